@@ -1,0 +1,10 @@
+//! `aim`: the Automatic Interaction Machine for click-through-rate prediction.
+//!
+//! The crate follows the pipeline of a run: [`spec`] (text → checked spec), [`plan`] (spec →
+//! fields, candidates, stage budgets), [`data`] (files → id matrices).
+
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod plan;
+pub mod spec;

@@ -1,0 +1,158 @@
+//! The `aim` command line: a thin layer over the library.
+
+use aim::plan::Plan;
+use aim::spec::{self, Loaded};
+use clap::{Parser, Subcommand};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The Automatic Interaction Machine: searches which feature interactions, interaction functions
+/// and embedding sizes a CTR model needs, then re-trains it.
+#[derive(Parser)]
+#[command(name = "aim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Checks specs and prints each one's plan (data, model, stages, GRDA schedules).
+    Check {
+        /// Spec files (`.aim`).
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+    },
+    /// Prints a spec in canonical form (comments kept).
+    Fmt {
+        /// Spec files (`.aim`).
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+        /// Print nothing; exit 1 when a file is not in canonical form.
+        #[arg(long, conflicts_with = "write")]
+        check: bool,
+        /// Rewrite the files in place.
+        #[arg(long)]
+        write: bool,
+    },
+}
+
+/// Exit codes: 0 success, 1 a failure other than an invalid spec, 2 an invalid spec.
+const FAILURE: u8 = 1;
+const INVALID: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check { specs } => worst(specs.iter().map(|p| check(p))),
+        Command::Fmt {
+            specs,
+            check,
+            write,
+        } => worst(specs.iter().map(|p| fmt(p, check, write))),
+    };
+    ExitCode::from(code)
+}
+
+fn worst(codes: impl Iterator<Item = u8>) -> u8 {
+    codes.fold(0, |a, b| {
+        if a == INVALID || b == INVALID {
+            INVALID
+        } else {
+            a.max(b)
+        }
+    })
+}
+
+fn fail(msg: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {msg}");
+    FAILURE
+}
+
+/// Reads and checks a spec, printing its diagnostics; the spec when it is valid.
+fn load(path: &Path) -> Result<(Loaded, spec::Spec), u8> {
+    let loaded =
+        spec::load(path).map_err(|e| fail(format_args!("cannot read {}: {e}", path.display())))?;
+    if !loaded.diagnostics.0.is_empty() {
+        eprint!("{}", loaded.diagnostics.render(&loaded.source));
+    }
+    match loaded.spec.clone() {
+        Some(s) => Ok((loaded, s)),
+        None => Err(INVALID),
+    }
+}
+
+fn check(path: &Path) -> u8 {
+    let (_, spec) = match load(path) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let plan = Plan::new(spec);
+    println!("{}: ok", path.display());
+    print!("{plan}");
+    0
+}
+
+fn fmt(path: &Path, check: bool, write: bool) -> u8 {
+    let source = match spec::Source::read(path) {
+        Ok(s) => s,
+        Err(e) => return fail(format_args!("cannot read {}: {e}", path.display())),
+    };
+    let doc = match spec::parse::parse(&source.text) {
+        Ok(d) => d,
+        Err(d) => {
+            eprint!("{}", spec::Diagnostics(vec![d]).render(&source));
+            return INVALID;
+        }
+    };
+    let text = spec::fmt::format(&doc);
+    if check {
+        if text != source.text {
+            let line = first_difference(&source.text, &text);
+            eprintln!(
+                "{}:{line}: not in canonical form (run `aim fmt --write {}`)",
+                path.display(),
+                path.display()
+            );
+            return FAILURE;
+        }
+        0
+    } else if write {
+        if text == source.text {
+            return 0;
+        }
+        match write_atomically(path, text.as_bytes()) {
+            Ok(()) => {
+                eprintln!("formatted {}", path.display());
+                0
+            }
+            Err(e) => fail(format_args!("cannot write {}: {e}", path.display())),
+        }
+    } else {
+        let _ = std::io::stdout().write_all(text.as_bytes());
+        0
+    }
+}
+
+fn first_difference(a: &str, b: &str) -> usize {
+    a.lines()
+        .zip(b.lines())
+        .position(|(x, y)| x != y)
+        .unwrap_or_else(|| a.lines().count().min(b.lines().count()))
+        + 1
+}
+
+/// Writes through a temporary file in the same folder and renames it, so the file is either the
+/// old or the new text, never half of one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
