@@ -6,5 +6,6 @@
 #![warn(missing_docs)]
 
 pub mod data;
+pub mod metrics;
 pub mod plan;
 pub mod spec;

@@ -24,6 +24,20 @@ enum Command {
         #[arg(required = true)]
         specs: Vec<PathBuf>,
     },
+    /// Builds (or reuses) the processed-data cache of a spec and summarises it per split and field.
+    Data {
+        /// The spec file (`.aim`).
+        spec: PathBuf,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Rebuild the cache even when it is up to date.
+        #[arg(long)]
+        rebuild: bool,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Prints a spec in canonical form (comments kept).
     Fmt {
         /// Spec files (`.aim`).
@@ -46,6 +60,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check { specs } => worst(specs.iter().map(|p| check(p))),
+        Command::Data {
+            spec,
+            json,
+            rebuild,
+            quiet,
+        } => data(&spec, json, rebuild, quiet),
         Command::Fmt {
             specs,
             check,
@@ -92,6 +112,39 @@ fn check(path: &Path) -> u8 {
     println!("{}: ok", path.display());
     print!("{plan}");
     0
+}
+
+/// Prints an error of the data layer: a malformed row as `FILE:LINE: what`, with the way out.
+fn data_error(e: anyhow::Error) -> u8 {
+    if let Some(row) = e.downcast_ref::<aim::data::ingest::RowError>() {
+        eprintln!("error: {row}");
+        eprintln!("  = help: fix the row, or set `on_error = skip` in the spec's `data` block to count and skip such rows");
+        return FAILURE;
+    }
+    fail(format_args!("{e:#}"))
+}
+
+fn data(path: &Path, json: bool, rebuild: bool, quiet: bool) -> u8 {
+    let (_, spec) = match load(path) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let progress = aim::data::progress::Progress::new(quiet);
+    match aim::data::prepare(&spec, rebuild, &progress) {
+        Ok((ds, used)) => {
+            if json {
+                let v = aim::data::summary::json(&ds.meta, &ds.dir, used);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).expect("JSON serialises")
+                );
+            } else {
+                print!("{}", aim::data::summary::text(&ds.meta, &ds.dir, used));
+            }
+            0
+        }
+        Err(e) => data_error(e),
+    }
 }
 
 fn fmt(path: &Path, check: bool, write: bool) -> u8 {

@@ -13,6 +13,7 @@ pub mod table;
 pub mod types;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, Source};
+pub use suggest::did_you_mean as suggest_name;
 pub use types::*;
 
 use std::path::Path;

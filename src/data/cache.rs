@@ -1,0 +1,360 @@
+//! The processed-data cache: one folder per (inputs, settings) key holding `.npy` id matrices and
+//! labels per split, vocabularies and metadata as RON. Built in a temporary folder and renamed
+//! into place, so an interrupted build never leaves a half cache; read memory-mapped.
+
+use super::hash::Fnv;
+use super::npy::{self, Element};
+use super::read::FieldKind;
+use anyhow::{bail, Context, Result};
+use memmap2::Mmap;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Bumped whenever the layout or the preprocessing changes meaning: old caches are rebuilt.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The three splits, in order.
+pub const SPLITS: [&str; 3] = ["train", "valid", "test"];
+
+/// A field of the processed data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldMeta {
+    /// The field's name.
+    pub name: String,
+    /// How its raw values were read.
+    pub kind: FieldKind,
+    /// Ids 0..vocab, id 0 being out-of-vocabulary.
+    pub vocab: usize,
+    /// Column in the id matrix, for single-valued fields; multi-valued ones have their own arrays.
+    pub column: Option<usize>,
+}
+
+/// One split's size and statistics.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitMeta {
+    /// `train`, `valid` or `test`.
+    pub name: String,
+    /// Rows.
+    pub rows: usize,
+    /// Rows labelled 1.
+    pub positives: usize,
+    /// Per field, values that mapped to the out-of-vocabulary id.
+    pub oov: Vec<u64>,
+    /// Per field, values in all (rows for single-valued fields).
+    pub values: Vec<u64>,
+}
+
+/// A row that was skipped (`on_error = skip`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SkippedRow {
+    /// The file.
+    pub file: String,
+    /// 1-based line number.
+    pub line: usize,
+    /// What was wrong.
+    pub error: String,
+}
+
+/// Rows skipped as malformed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// How many.
+    pub count: u64,
+    /// The first few.
+    pub first: Vec<SkippedRow>,
+}
+
+/// AUC and log loss of one split.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitMetrics {
+    /// Area under the ROC curve.
+    pub auc: f64,
+    /// Mean binary cross-entropy.
+    pub logloss: f64,
+}
+
+/// Everything known about a built cache.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// [`FORMAT_VERSION`] at build time.
+    pub version: u32,
+    /// The key the cache was built for.
+    pub key: String,
+    /// The fields, in spec/format order.
+    pub fields: Vec<FieldMeta>,
+    /// Train, valid, test.
+    pub splits: Vec<SplitMeta>,
+    /// Malformed rows skipped.
+    pub skipped: Skipped,
+    /// Bytes of input read.
+    pub input_bytes: u64,
+    /// Seconds the build took.
+    pub build_seconds: f64,
+    /// For synthetic data: the truth that was planted.
+    pub truth: Option<super::synthetic::Truth>,
+    /// For synthetic data: AUC and log loss of the true probabilities, per split (the ceiling any
+    /// model can reach).
+    pub bayes: Option<Vec<SplitMetrics>>,
+}
+
+impl Meta {
+    /// Columns of the id matrix (single-valued fields).
+    pub fn columns(&self) -> usize {
+        self.fields.iter().filter(|f| f.column.is_some()).count()
+    }
+}
+
+/// Identity of an input file: path, size, modification time and a hash of its first MiB.
+pub fn file_identity(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let mut head = Vec::with_capacity(1 << 20);
+    File::open(path)
+        .and_then(|f| f.take(1 << 20).read_to_end(&mut head))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok(format!(
+        "{}|{}|{mtime}|{}",
+        abs.display(),
+        meta.len(),
+        Fnv::default().bytes(&head).hex()
+    ))
+}
+
+/// The cache key of some settings (any serialisable description) and input identities.
+pub fn key(settings: &impl Serialize, inputs: &[String]) -> String {
+    let mut h = Fnv::default().str(&FORMAT_VERSION.to_string());
+    h = h.str(&ron::to_string(settings).expect("settings serialise"));
+    for i in inputs {
+        h = h.str(i);
+    }
+    h.hex()
+}
+
+/// A folder being built; renamed to its final name by [`Building::finish`], removed if dropped.
+pub struct Building {
+    tmp: tempfile::TempDir,
+    root: PathBuf,
+    key: String,
+}
+
+impl Building {
+    /// Starts building the cache for `key` under `root`.
+    pub fn start(root: &Path, key: &str) -> Result<Self> {
+        std::fs::create_dir_all(root)
+            .with_context(|| format!("cannot create the cache folder {}", root.display()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".building-{key}-"))
+            .tempdir_in(root)
+            .with_context(|| format!("cannot write in the cache folder {}", root.display()))?;
+        Ok(Building {
+            tmp,
+            root: root.to_path_buf(),
+            key: key.to_string(),
+        })
+    }
+
+    /// The folder to write into.
+    pub fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Writes the metadata, moves the folder into place, and removes caches of other keys.
+    pub fn finish(self, meta: &Meta) -> Result<PathBuf> {
+        write_ron(&self.dir().join("meta.ron"), meta)?;
+        let dest = self.root.join(&self.key);
+        if dest.exists() {
+            std::fs::remove_dir_all(&dest)
+                .with_context(|| format!("cannot replace {}", dest.display()))?;
+        }
+        let tmp = self.tmp.keep();
+        if let Err(e) = std::fs::rename(&tmp, &dest) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e)
+                .with_context(|| format!("cannot move the new cache to {}", dest.display()));
+        }
+        // Stale caches of this spec (other keys) are dead weight: remove them.
+        if let Ok(entries) = std::fs::read_dir(&self.root) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let is_key = name.len() == 16 && name.chars().all(|c| c.is_ascii_hexdigit());
+                if is_key && name != self.key {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        Ok(dest)
+    }
+}
+
+/// Writes a value as pretty RON, atomically.
+pub fn write_ron(path: &Path, value: &impl Serialize) -> Result<()> {
+    let text = ron::ser::to_string_pretty(value, ron::ser::PrettyConfig::default())?;
+    write_atomically(path, text.as_bytes())
+}
+
+/// Writes bytes through a temporary file in the same folder and renames it into place.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// A memory-mapped `.npy` array.
+pub struct Array<T: Element> {
+    map: Option<Mmap>,
+    offset: usize,
+    /// The array's shape.
+    pub shape: Vec<usize>,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T: Element> Array<T> {
+    /// Maps a file, checking its header against `T`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path)
+            .with_context(|| format!("the cache is unreadable: {} is missing", path.display()))?;
+        let len = file.metadata()?.len();
+        // An empty file cannot be mapped; it is also not a valid .npy file.
+        if len == 0 {
+            bail!("the cache is unreadable: {} is empty", path.display());
+        }
+        // SAFETY: the cache files are written once, atomically, and never modified in place; a
+        // user editing them while we run is outside what we can defend against.
+        let map = unsafe { Mmap::map(&file) }
+            .with_context(|| format!("cannot map {}", path.display()))?;
+        let (shape, offset) = npy::parse_header::<T>(&map)
+            .map_err(|e| anyhow::anyhow!("the cache is unreadable: {}: {e}", path.display()))?;
+        if offset % std::mem::align_of::<T>() != 0 {
+            bail!(
+                "the cache is unreadable: {}: misaligned data",
+                path.display()
+            );
+        }
+        Ok(Array {
+            map: Some(map),
+            offset,
+            shape,
+            _t: std::marker::PhantomData,
+        })
+    }
+
+    /// The elements.
+    pub fn data(&self) -> &[T] {
+        let Some(map) = &self.map else { return &[] };
+        let bytes = &map[self.offset..];
+        // SAFETY: the header was checked to describe `T` elements filling exactly these bytes,
+        // and the mapping is page-aligned with a data offset that is a multiple of T's alignment.
+        unsafe {
+            std::slice::from_raw_parts(
+                bytes.as_ptr().cast::<T>(),
+                bytes.len() / std::mem::size_of::<T>(),
+            )
+        }
+    }
+}
+
+/// One split of an opened cache.
+pub struct Split {
+    /// Row-major ids, rows × columns.
+    pub ids: Array<u32>,
+    /// One label per row, 0 or 1.
+    pub labels: Array<u8>,
+    /// Per multi-valued field (in field order): row offsets (rows + 1) and the ids.
+    pub multi: Vec<(Array<u64>, Array<u32>)>,
+}
+
+impl Split {
+    /// Rows in the split.
+    pub fn rows(&self) -> usize {
+        self.labels.shape[0]
+    }
+
+    /// The ids of row `i`.
+    pub fn row(&self, i: usize) -> &[u32] {
+        let c = self.ids.shape[1];
+        &self.ids.data()[i * c..(i + 1) * c]
+    }
+}
+
+/// A cache opened for reading.
+pub struct Dataset {
+    /// The cache folder.
+    pub dir: PathBuf,
+    /// Its metadata.
+    pub meta: Meta,
+    /// Train, valid, test.
+    pub splits: Vec<Split>,
+}
+
+impl Dataset {
+    /// Opens the cache in `dir`, checking every array against the metadata.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let meta_path = dir.join("meta.ron");
+        let text = std::fs::read_to_string(&meta_path).with_context(|| {
+            format!(
+                "the cache is unreadable: cannot read {}",
+                meta_path.display()
+            )
+        })?;
+        let meta: Meta = ron::from_str(&text).map_err(|e| {
+            anyhow::anyhow!("the cache is unreadable: {}: {e}", meta_path.display())
+        })?;
+        let cols = meta.columns();
+        let multi: Vec<&FieldMeta> = meta.fields.iter().filter(|f| f.column.is_none()).collect();
+        let mut splits = Vec::new();
+        for s in &meta.splits {
+            let ids = Array::<u32>::open(&dir.join(format!("{}.ids.npy", s.name)))?;
+            let labels = Array::<u8>::open(&dir.join(format!("{}.labels.npy", s.name)))?;
+            if ids.shape != [s.rows, cols] || labels.shape != [s.rows] {
+                bail!("the cache is unreadable: {} arrays do not match meta.ron (rebuild with `aim data --rebuild`)", s.name);
+            }
+            let mut m = Vec::new();
+            for f in &multi {
+                let offsets =
+                    Array::<u64>::open(&dir.join(format!("{}.{}.offsets.npy", s.name, f.name)))?;
+                let values =
+                    Array::<u32>::open(&dir.join(format!("{}.{}.ids.npy", s.name, f.name)))?;
+                if offsets.shape != [s.rows + 1]
+                    || offsets.data().last().copied() != Some(values.shape[0] as u64)
+                {
+                    bail!(
+                        "the cache is unreadable: {}.{} arrays do not agree",
+                        s.name,
+                        f.name
+                    );
+                }
+                m.push((offsets, values));
+            }
+            splits.push(Split {
+                ids,
+                labels,
+                multi: m,
+            });
+        }
+        Ok(Dataset {
+            dir: dir.to_path_buf(),
+            meta,
+            splits,
+        })
+    }
+}

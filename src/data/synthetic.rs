@@ -1,0 +1,294 @@
+//! Synthetic rows with planted interactions: the ground truth for testing the search.
+//!
+//! Every category of every field has hidden vectors (one set per planted interaction it takes
+//! part in) and a weak first-order weight. The logit of a row is
+//! `bias + Σ_f first_order(f) + Σ_planted strength · z(term)`, where each planted term is
+//! computed with its interaction function and standardised (`z`: mean 0, variance 1 over random
+//! rows) so that `strength` means the same for every function. The label is drawn from
+//! Bernoulli(sigmoid(logit)), so the true probability of every row is known, and with it the
+//! best AUC and log loss any model can reach (the Bayes metrics).
+
+use super::cache::{Building, FieldMeta, Meta, Skipped, SplitMeta, SplitMetrics, SPLITS};
+use super::npy;
+use super::read::FieldKind;
+use super::split::split_sizes;
+use crate::metrics;
+use crate::spec::{InteractionFn, SyntheticSpec};
+use anyhow::Result;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// What the generator planted, written next to the data as `truth.ron`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Truth {
+    /// The planted interactions.
+    pub planted: Vec<PlantedTruth>,
+    /// Fields in no planted interaction: only weak first-order signal.
+    pub noise_fields: Vec<String>,
+    /// The logit's constant.
+    pub bias: f64,
+}
+
+/// One planted interaction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlantedTruth {
+    /// Its fields' names.
+    pub fields: Vec<String>,
+    /// The generating function's name.
+    pub function: String,
+    /// Its weight in the logit (of the standardised term).
+    pub strength: f64,
+}
+
+/// The logit's constant: puts the positive rate near 40%, a typical benchmark balance.
+const BIAS: f64 = -0.5;
+
+/// Rows drawn to standardise each planted term.
+const CALIBRATION_ROWS: usize = 20_000;
+
+/// Name of synthetic field `i`.
+pub fn field_name(i: usize) -> String {
+    format!("f{i}")
+}
+
+/// One planted term with its parameters.
+struct Term {
+    fields: Vec<usize>,
+    function: InteractionFn,
+    strength: f64,
+    /// hidden[q][v * rank + k]: position q's field, category v.
+    hidden: Vec<Vec<f64>>,
+    /// vector_kernel: φ (rank); outer: w_q stacked (positions × rank); scalar_kernel: [s].
+    params: Vec<f64>,
+    mean: f64,
+    std: f64,
+}
+
+impl Term {
+    fn raw(&self, ids: &[u32], rank: usize) -> f64 {
+        let h = |q: usize| {
+            let v = ids[self.fields[q]] as usize;
+            &self.hidden[q][v * rank..(v + 1) * rank]
+        };
+        match self.function {
+            InteractionFn::Outer => (0..self.fields.len())
+                .map(|q| {
+                    h(q).iter()
+                        .zip(&self.params[q * rank..(q + 1) * rank])
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>()
+                })
+                .product(),
+            f => {
+                let mut s = 0.0;
+                for k in 0..rank {
+                    let p: f64 = (0..self.fields.len()).map(|q| h(q)[k]).product();
+                    s += match f {
+                        InteractionFn::VectorKernel => self.params[k] * p,
+                        _ => p,
+                    };
+                }
+                if f == InteractionFn::ScalarKernel {
+                    s * self.params[0]
+                } else {
+                    s
+                }
+            }
+        }
+    }
+}
+
+/// The generator: parameters drawn from the seed.
+pub struct Generator {
+    spec: SyntheticSpec,
+    first_order: Vec<Vec<f64>>,
+    terms: Vec<Term>,
+    rng: rand_chacha::ChaCha8Rng,
+}
+
+impl Generator {
+    /// Draws every hidden vector and kernel from `seed`.
+    pub fn new(spec: &SyntheticSpec, seed: u64) -> Self {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_da7a);
+        let (r, v) = (spec.rank, spec.vocab);
+        let normal = |n: usize, scale: f64, rng: &mut rand_chacha::ChaCha8Rng| -> Vec<f64> {
+            (0..n)
+                .map(|_| scale * Distribution::<f64>::sample(&StandardNormal, rng))
+                .collect::<Vec<f64>>()
+        };
+        let first_order = (0..spec.fields)
+            .map(|_| normal(v, spec.first_order, &mut rng))
+            .collect();
+        let mut terms: Vec<Term> = spec
+            .planted
+            .iter()
+            .map(|p| {
+                let hidden = p
+                    .fields
+                    .iter()
+                    .map(|_| normal(v * r, 1.0, &mut rng))
+                    .collect();
+                let params = match p.function {
+                    InteractionFn::Inner => vec![],
+                    InteractionFn::VectorKernel => normal(r, 1.0, &mut rng),
+                    InteractionFn::Outer => normal(p.fields.len() * r, 1.0, &mut rng),
+                    InteractionFn::ScalarKernel => {
+                        let s: f64 = rng.gen_range(0.5..2.0);
+                        vec![if rng.gen::<bool>() { s } else { -s }]
+                    }
+                };
+                Term {
+                    fields: p.fields.clone(),
+                    function: p.function,
+                    strength: p.strength,
+                    hidden,
+                    params,
+                    mean: 0.0,
+                    std: 1.0,
+                }
+            })
+            .collect();
+        // Standardise each term over random rows, so `strength` means the same for every function.
+        let mut ids = vec![0u32; spec.fields];
+        for t in &mut terms {
+            let (mut s, mut s2) = (0.0, 0.0);
+            for _ in 0..CALIBRATION_ROWS {
+                for &f in &t.fields {
+                    ids[f] = rng.gen_range(0..v as u32);
+                }
+                let x = t.raw(&ids, r);
+                s += x;
+                s2 += x * x;
+            }
+            let n = CALIBRATION_ROWS as f64;
+            t.mean = s / n;
+            t.std = (s2 / n - t.mean * t.mean).max(1e-12).sqrt();
+        }
+        Generator {
+            spec: spec.clone(),
+            first_order,
+            terms,
+            rng,
+        }
+    }
+
+    /// The true probability of a row of category indices (0..vocab per field).
+    pub fn probability(&self, ids: &[u32]) -> f64 {
+        let mut logit = BIAS;
+        for (f, &v) in ids.iter().enumerate() {
+            logit += self.first_order[f][v as usize];
+        }
+        for t in &self.terms {
+            logit += t.strength * (t.raw(ids, self.spec.rank) - t.mean) / t.std;
+        }
+        1.0 / (1.0 + (-logit).exp())
+    }
+
+    /// The next row: category indices (0..vocab), its true probability and its label.
+    pub fn row(&mut self, ids: &mut [u32]) -> (f64, u8) {
+        for x in ids.iter_mut() {
+            *x = self.rng.gen_range(0..self.spec.vocab as u32);
+        }
+        let p = self.probability(ids);
+        let y = u8::from(self.rng.gen::<f64>() < p);
+        (p, y)
+    }
+
+    /// The truth: planted interactions by field names, and the noise fields.
+    pub fn truth(&self) -> Truth {
+        let planted_fields: std::collections::BTreeSet<usize> = self
+            .spec
+            .planted
+            .iter()
+            .flat_map(|p| p.fields.clone())
+            .collect();
+        Truth {
+            planted: self
+                .spec
+                .planted
+                .iter()
+                .map(|p| PlantedTruth {
+                    fields: p.fields.iter().map(|&f| field_name(f)).collect(),
+                    function: p.function.name().to_string(),
+                    strength: p.strength,
+                })
+                .collect(),
+            noise_fields: (0..self.spec.fields)
+                .filter(|f| !planted_fields.contains(f))
+                .map(field_name)
+                .collect(),
+            bias: BIAS,
+        }
+    }
+}
+
+/// Generates the rows into the cache being built. Ids in the cache are category + 1 (id 0 is
+/// the out-of-vocabulary id every field reserves, unused here).
+pub fn generate(spec: &SyntheticSpec, split: [f64; 3], seed: u64, out: &Building) -> Result<Meta> {
+    let t0 = Instant::now();
+    let dir = out.dir();
+    let mut g = Generator::new(spec, seed);
+    let sizes = split_sizes(spec.rows, split);
+    let n = spec.fields;
+    let mut splits = Vec::new();
+    let mut bayes = Vec::new();
+    let mut ids = vec![0u32; n];
+    for (t, &rows) in sizes.iter().enumerate() {
+        let mut matrix = Vec::with_capacity(rows * n);
+        let mut labels = Vec::with_capacity(rows);
+        let mut probs = Vec::with_capacity(rows);
+        for _ in 0..rows {
+            let (p, y) = g.row(&mut ids);
+            matrix.extend(ids.iter().map(|&v| v + 1));
+            labels.push(y);
+            probs.push(p as f32);
+        }
+        let name = SPLITS[t];
+        npy::write_file(&dir.join(format!("{name}.ids.npy")), &[rows, n], &matrix)?;
+        npy::write_file(&dir.join(format!("{name}.labels.npy")), &[rows], &labels)?;
+        bayes.push(SplitMetrics {
+            auc: metrics::auc(&probs, &labels).unwrap_or(f64::NAN),
+            logloss: metrics::logloss(&probs, &labels),
+        });
+        splits.push(SplitMeta {
+            name: name.into(),
+            rows,
+            positives: labels.iter().map(|&l| l as usize).sum(),
+            oov: vec![0; n],
+            values: vec![rows as u64; n],
+        });
+    }
+    let truth = g.truth();
+    super::cache::write_ron(&dir.join("truth.ron"), &truth)?;
+    let vocab: Vec<(String, Vec<String>)> = (0..n)
+        .map(|f| {
+            (
+                field_name(f),
+                std::iter::once("<oov>".to_string())
+                    .chain((0..spec.vocab).map(|v| v.to_string()))
+                    .collect(),
+            )
+        })
+        .collect();
+    super::cache::write_ron(&dir.join("vocab.ron"), &vocab)?;
+    Ok(Meta {
+        version: super::cache::FORMAT_VERSION,
+        key: String::new(),
+        fields: (0..n)
+            .map(|f| FieldMeta {
+                name: field_name(f),
+                kind: FieldKind::Categorical,
+                vocab: spec.vocab + 1,
+                column: Some(f),
+            })
+            .collect(),
+        splits,
+        skipped: Skipped::default(),
+        input_bytes: 0,
+        build_seconds: t0.elapsed().as_secs_f64(),
+        truth: Some(truth),
+        bayes: Some(bayes),
+    })
+}
