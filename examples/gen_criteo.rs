@@ -26,20 +26,22 @@ fn main() -> std::io::Result<()> {
         line.clear();
         write!(line, "{}", u8::from(rng.gen_bool(0.25)))?;
         for _ in 0..13 {
-            line.push(b'\t');
-            if !rng.gen_bool(0.2) {
+            if rng.gen_bool(0.2) {
+                line.push(b'\t'); // missing
+            } else {
                 let x: f64 = rng.gen::<f64>() * 10.0;
-                write!(line, "{}", (x.exp() - 1.0) as i64)?;
+                write!(line, "\t{}", (x.exp() - 1.0) as i64)?;
             }
         }
         for v in &vocab {
-            line.push(b'\t');
-            if !rng.gen_bool(0.15) {
+            if rng.gen_bool(0.15) {
+                line.push(b'\t'); // missing
+            } else {
                 // log-uniform rank: a few categories are very frequent, most are rare
                 let rank = v.powf(rng.gen::<f64>()) as u64;
                 write!(
                     line,
-                    "{:08x}",
+                    "\t{:08x}",
                     (rank.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as u32
                 )?;
             }
