@@ -1,6 +1,7 @@
 //! The `aim` binary: exit codes, output, and the shipped specs.
 
 use std::path::{Path, PathBuf};
+
 use std::process::{Command, Output};
 
 fn aim(args: &[&str]) -> Output {
@@ -137,4 +138,88 @@ fn fmt_refuses_unparsable_text_and_leaves_it_alone() {
         "experiment \"x\" {\n  seed = \n"
     );
     assert!(Path::new(&p).exists());
+}
+
+#[test]
+fn data_json_has_the_documented_fields() {
+    let (dir, p) = temp_spec(
+        "experiment \"s\" {\n  seed = 3\n  data {\n    format = synthetic\n    rows = 20_000\n    fields = 5\n    vocab = 20\n    planted = [inner(f0, f1), outer(f1, f2, f3)]\n  }\n}\n",
+    );
+    let o = aim(&["data", p.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["splits"]["train"]["rows"], 16_000);
+    assert_eq!(v["splits"]["valid"]["rows"], 2_000);
+    assert_eq!(v["splits"]["test"]["rows"], 2_000);
+    let rate = v["splits"]["test"]["positive_rate"].as_f64().unwrap();
+    assert!(rate > 0.05 && rate < 0.95, "{rate}");
+    assert!(v["splits"]["test"]["bayes_auc"].as_f64().unwrap() > 0.6);
+    assert_eq!(v["fields"][4]["name"], "f4");
+    assert_eq!(v["fields"][4]["vocab"], 21, "20 categories and the OOV id");
+    assert_eq!(
+        v["truth"]["planted"][1]["fields"],
+        serde_json::json!(["f1", "f2", "f3"])
+    );
+    assert_eq!(v["truth"]["planted"][1]["function"], "outer");
+    assert_eq!(v["truth"]["noise_fields"], serde_json::json!(["f4"]));
+    assert_eq!(v["reused"], false);
+    let again = aim(&["data", p.to_str().unwrap(), "--json"]);
+    let w: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(w["reused"], true);
+    assert_eq!(w["splits"], v["splits"]);
+    drop(dir);
+}
+
+#[test]
+fn data_text_summary() {
+    let (_dir, p) = temp_spec(
+        "experiment \"s\" {\n  data {\n    format = synthetic\n    rows = 1_000\n    fields = 3\n    planted = [inner(f0, f1)]\n  }\n}\n",
+    );
+    let o = aim(&["data", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let train: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("train"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(train[1], "800", "{out}");
+    assert!(out.contains("inner(f0, f1) strength 1"), "{out}");
+    assert!(out.contains("noise fields: f2"), "{out}");
+}
+
+#[test]
+fn a_malformed_row_exits_1_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.libfm");
+    let mut rows: String = (0..30).map(|i| format!("{} {}:1\n", i % 2, i)).collect();
+    rows.push_str("7 1:1\n");
+    std::fs::write(&data, rows).unwrap();
+    let spec = dir.path().join("s.aim");
+    std::fs::write(
+        &spec,
+        "experiment \"s\" {\n  data {\n    format = libfm\n    train = \"d.libfm\"\n  }\n}\n",
+    )
+    .unwrap();
+    let o = aim(&["data", spec.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "error: {}:31: label `7` is not 0, 1 or -1",
+            data.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("on_error = skip"), "{err}");
+    assert!(stdout(&o).is_empty());
+    let cache = dir.path().join(".aim-cache/s");
+    let left: Vec<_> = std::fs::read_dir(&cache)
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "nothing is left in the cache folder: {left:?}"
+    );
 }

@@ -603,6 +603,9 @@ impl Pass1 {
             line,
             message,
         };
+        if text.is_empty() {
+            return Ok(lines_before);
+        }
         let mut lines: Vec<(usize, &[u8])> = Vec::new();
         let mut no = lines_before;
         for mut line in text.split(|&b| b == b'\n') {
