@@ -7,5 +7,9 @@
 
 pub mod data;
 pub mod metrics;
+pub mod model;
+pub mod nn;
+pub mod optim;
 pub mod plan;
 pub mod spec;
+pub mod train;

@@ -38,6 +38,14 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Trains the spec's base model alone (the baseline every AIM result is compared to).
+    Train {
+        /// The spec file (`.aim`).
+        spec: PathBuf,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Prints a spec in canonical form (comments kept).
     Fmt {
         /// Spec files (`.aim`).
@@ -59,6 +67,7 @@ const INVALID: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
+        Command::Train { spec, quiet } => train(&spec, quiet),
         Command::Check { specs } => worst(specs.iter().map(|p| check(p))),
         Command::Data {
             spec,
@@ -145,6 +154,93 @@ fn data(path: &Path, json: bool, rebuild: bool, quiet: bool) -> u8 {
         }
         Err(e) => data_error(e),
     }
+}
+
+fn train(path: &Path, quiet: bool) -> u8 {
+    let (_, spec) = match load(path) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    match run_train(&spec, quiet) {
+        Ok(()) => 0,
+        Err(e) => data_error(e),
+    }
+}
+
+fn run_train(spec: &aim::spec::Spec, quiet: bool) -> anyhow::Result<()> {
+    use aim::model::{Model, ModelConfig, Optimizer};
+    let progress = aim::data::progress::Progress::new(quiet);
+    let (ds, _) = aim::data::prepare(spec, false, &progress)?;
+    let m = &spec.model;
+    let cfg = ModelConfig::base(m, aim::train::fields(&ds, m.embedding_dim)?)?;
+    let mut model = Model::new(cfg, spec.seed);
+    let mut opt = Optimizer::new(m.optimizer.lr, m.optimizer.l2);
+    let opts = aim::train::TrainOptions {
+        epochs: m.epochs,
+        patience: m.patience,
+        batch_size: m.batch_size,
+        seed: spec.seed,
+        eval_batch: 16_384,
+    };
+    eprintln!(
+        "training {} on {} ({} rows, {} fields, {} parameters)",
+        m.base.name(),
+        spec.name,
+        ds.meta.splits[0].rows,
+        ds.meta.fields.len(),
+        model.num_params()
+    );
+    eprintln!(
+        "{:>5} {:>11} {:>10} {:>14} {:>11} {:>8}",
+        "epoch", "train loss", "valid AUC", "valid logloss", "samples/s", "seconds"
+    );
+    let report = aim::train::fit(&mut model, &ds, &mut opt, &opts, |e| {
+        eprintln!(
+            "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1}",
+            e.epoch, e.train_loss, e.valid_auc, e.valid_logloss, e.samples_per_s, e.seconds
+        );
+    })?;
+    let dir = spec
+        .output
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let stem = format!("{}.train", spec.name);
+    let metrics = serde_json::json!({
+        "spec": spec.name,
+        "base": m.base.name(),
+        "seed": spec.seed,
+        "best_epoch": report.best_epoch,
+        "valid_auc": report.valid_auc,
+        "valid_logloss": report.valid_logloss,
+        "test_auc": report.test_auc,
+        "test_logloss": report.test_logloss,
+        "params": report.params,
+        "train_samples_per_s": report.train_samples_per_s,
+        "infer_samples_per_s": report.infer_samples_per_s,
+        "epochs": report.epochs,
+    });
+    aim::data::cache::write_atomically(
+        &dir.join(format!("{stem}.metrics.json")),
+        serde_json::to_string_pretty(&metrics)?.as_bytes(),
+    )?;
+    aim::data::cache::write_ron(&dir.join(format!("{stem}.metrics.ron")), &report)?;
+    model.save(&dir.join(format!("{stem}.safetensors")))?;
+    println!(
+        "{}: best epoch {}, test AUC {:.5}, test logloss {:.5}, {} parameters, {:.0} train samples/s, {:.0} inference samples/s",
+        m.base.name(),
+        report.best_epoch,
+        report.test_auc,
+        report.test_logloss,
+        report.params,
+        report.train_samples_per_s,
+        report.infer_samples_per_s
+    );
+    println!(
+        "wrote {}",
+        dir.join(format!("{stem}.metrics.json")).display()
+    );
+    Ok(())
 }
 
 fn fmt(path: &Path, check: bool, write: bool) -> u8 {

@@ -1,0 +1,766 @@
+//! A CTR model as a short composition of the layers in `nn/`: embedding tables (outside the
+//! graph), an optional linear part, interaction blocks per order (a function and its gate per
+//! candidate function), an optional MLP, and a logit `bias + Σ_k w_k · part_k`.
+//! FM, FwFM, DeepFM and IPNN are configurations of it ([`ModelConfig::base`]); the AIM stages
+//! build others (gated candidates, pruned dimensions, an MLP over interaction vectors).
+
+use crate::nn::embedding::{leaf_grad, Table};
+use crate::nn::gate::{Gate, GateKind};
+use crate::nn::interaction::{FunctionBlock, Tuples};
+use crate::nn::mlp::{Group, Mlp};
+use crate::nn::{Backend, Grads, Param, Tp, Update, T1, T2, T3};
+use crate::optim::adam::Adam;
+use crate::optim::grda::Grda;
+use crate::spec::{BaseModel, InteractionFn, ModelSpec};
+use anyhow::{bail, Result};
+use dfdx::prelude::*;
+use rand::SeedableRng;
+use std::collections::HashMap;
+
+/// A field as the model sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldInfo {
+    /// Its name.
+    pub name: String,
+    /// Ids 0..vocab.
+    pub vocab: usize,
+    /// Kept embedding positions among 0..d (all unless the dimension search pruned some).
+    pub positions: Vec<usize>,
+}
+
+/// The interactions of one order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderConfig {
+    /// The order p (2..=4).
+    pub order: usize,
+    /// The field tuples, each of `order` distinct fields.
+    pub tuples: Vec<Vec<usize>>,
+    /// Functions computed for every tuple.
+    pub functions: Vec<InteractionFn>,
+    /// How each function's outputs are gated.
+    pub gate: GateKind,
+    /// Who updates the gates.
+    pub gate_update: Update,
+    /// Whether the gated sum joins the logit (IPNN feeds its products to the MLP only).
+    pub to_logit: bool,
+}
+
+/// What the MLP reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MlpInput {
+    /// The fields' embeddings (DeepFM).
+    Embeddings,
+    /// The embeddings and the order-2 products (IPNN).
+    EmbeddingsAndProducts,
+    /// Every interaction's element-wise product vector, and the outer function's scalars (AIM's
+    /// re-trained model).
+    InteractionVectors,
+}
+
+/// The MLP's shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MlpConfig {
+    /// Hidden widths.
+    pub hidden: Vec<usize>,
+    /// What it reads.
+    pub input: MlpInput,
+    /// Batch norm (no affine) after each hidden layer.
+    pub batch_norm: bool,
+}
+
+/// Everything that fixes a model's shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelConfig {
+    /// The fields.
+    pub fields: Vec<FieldInfo>,
+    /// Embedding length d.
+    pub d: usize,
+    /// One table per interaction function (the paper's function-wise embeddings) or one shared.
+    pub function_wise: bool,
+    /// A first-order weight per category.
+    pub linear: bool,
+    /// Interactions per order.
+    pub orders: Vec<OrderConfig>,
+    /// The MLP, if any.
+    pub mlp: Option<MlpConfig>,
+    /// Dimension gates β per (field, position), batch-normed, and who updates them.
+    pub dim_gates: Option<Update>,
+    /// Batch-norm ε of the gates.
+    pub bn_eps: f64,
+    /// Initial α.
+    pub alpha_init: f32,
+    /// Initial β.
+    pub beta_init: f32,
+}
+
+/// All pairs of `n` fields.
+pub fn all_pairs(n: usize) -> Vec<Vec<usize>> {
+    (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| vec![i, j]))
+        .collect()
+}
+
+impl ModelConfig {
+    /// The base model of a spec's `model` block over these fields.
+    pub fn base(spec: &ModelSpec, fields: Vec<FieldInfo>) -> Result<Self> {
+        if spec.dropout > 0.0 {
+            bail!("`dropout` is not supported by the engine yet; remove it from the spec's `model` block");
+        }
+        let pairs = OrderConfig {
+            order: 2,
+            tuples: all_pairs(fields.len()),
+            functions: vec![InteractionFn::Inner],
+            gate: GateKind::None,
+            gate_update: Update::Adam,
+            to_logit: true,
+        };
+        let mlp = |input| {
+            Some(MlpConfig {
+                hidden: spec.mlp.clone(),
+                input,
+                batch_norm: spec.batch_norm,
+            })
+        };
+        let (orders, mlp, linear) = match spec.base {
+            BaseModel::Fm => (vec![pairs], None, true),
+            BaseModel::Fwfm => (
+                vec![OrderConfig {
+                    gate: GateKind::Scale,
+                    ..pairs
+                }],
+                None,
+                true,
+            ),
+            BaseModel::Deepfm => (vec![pairs], mlp(MlpInput::Embeddings), true),
+            BaseModel::Ipnn => (
+                vec![OrderConfig {
+                    to_logit: false,
+                    ..pairs
+                }],
+                mlp(MlpInput::EmbeddingsAndProducts),
+                false,
+            ),
+        };
+        if mlp.as_ref().is_some_and(|m| m.hidden.is_empty()) {
+            bail!(
+                "`{}` needs at least one MLP layer (`mlp = [400, 400]`)",
+                spec.base.name()
+            );
+        }
+        Ok(ModelConfig {
+            fields,
+            d: spec.embedding_dim,
+            function_wise: false,
+            linear,
+            orders,
+            mlp,
+            dim_gates: None,
+            bn_eps: 1e-5,
+            alpha_init: 1.0,
+            beta_init: 1.0,
+        })
+    }
+
+    /// The embedding tables' functions: one table per function when function-wise (in the order
+    /// of first use), else one shared table.
+    pub fn table_functions(&self) -> Vec<Option<InteractionFn>> {
+        if !self.function_wise {
+            return vec![None];
+        }
+        let mut fns: Vec<InteractionFn> = Vec::new();
+        for o in &self.orders {
+            for f in &o.functions {
+                if !fns.contains(f) {
+                    fns.push(*f);
+                }
+            }
+        }
+        if fns.is_empty() {
+            return vec![None];
+        }
+        fns.into_iter().map(Some).collect()
+    }
+}
+
+/// One order's blocks: per function, the function and its gate.
+pub struct OrderBlock {
+    /// The tuples.
+    pub tuples: Tuples,
+    /// Per function: (table index, function block, gate).
+    pub blocks: Vec<(usize, FunctionBlock, Gate)>,
+    /// Whether the sum joins the logit.
+    pub to_logit: bool,
+}
+
+/// A model.
+pub struct Model {
+    /// Its configuration.
+    pub cfg: ModelConfig,
+    /// The device.
+    pub dev: Backend,
+    /// Embedding tables (see [`ModelConfig::table_functions`]).
+    pub tables: Vec<Table>,
+    /// First-order weights (a width-1 table).
+    pub linear: Option<Table>,
+    /// β per table (one shared parameter, statistics per table).
+    pub dim_gates: Vec<Gate>,
+    /// Interactions per order.
+    pub orders: Vec<OrderBlock>,
+    /// The MLP.
+    pub mlp: Option<Mlp>,
+    /// The logit's constant.
+    pub bias: Param,
+    /// The weight of each part of the logit, in the order linear, orders, MLP.
+    pub mix: Vec<Param>,
+    buf: Vec<f32>,
+}
+
+/// What a training step needs besides the model: optimizer state.
+pub struct Optimizer {
+    /// Adam on dense parameters.
+    pub adam: Adam,
+    /// Learning rate of the embedding tables' sparse Adam.
+    pub lr: f32,
+    /// L2 on the batch's embedding rows.
+    pub l2: f32,
+    /// GRDA settings per gate parameter name.
+    pub grda_config: HashMap<String, crate::spec::Grda>,
+    grda: HashMap<String, Grda>,
+    step: u32,
+}
+
+impl Optimizer {
+    /// Adam at `lr` for everything (and `l2` on embeddings).
+    pub fn new(lr: f64, l2: f64) -> Self {
+        Optimizer {
+            adam: Adam::new(lr),
+            lr: lr as f32,
+            l2: l2 as f32,
+            grda_config: HashMap::new(),
+            grda: HashMap::new(),
+            step: 0,
+        }
+    }
+
+    /// Steps taken.
+    pub fn steps(&self) -> u32 {
+        self.step
+    }
+}
+
+/// The loss was not finite.
+#[derive(Debug)]
+pub struct NonFinite(pub f32);
+
+impl Model {
+    /// A model of `cfg`, initialised from `seed`.
+    pub fn new(cfg: ModelConfig, seed: u64) -> Self {
+        let dev: Backend = Default::default();
+        // Reuses freed buffers between steps: fewer page faults (~30% faster here, see the notes).
+        dev.enable_cache();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let d = cfg.d;
+        let fields: Vec<(usize, Vec<usize>)> = cfg
+            .fields
+            .iter()
+            .map(|f| (f.vocab, f.positions.clone()))
+            .collect();
+        let table_fns = cfg.table_functions();
+        let tables = table_fns
+            .iter()
+            .map(|_| Table::new(d, &fields, &mut rng))
+            .collect();
+        let linear = cfg.linear.then(|| {
+            let lin: Vec<(usize, Vec<usize>)> =
+                cfg.fields.iter().map(|f| (f.vocab, vec![0])).collect();
+            Table::new(1, &lin, &mut rng)
+        });
+        let dim_gates = match cfg.dim_gates {
+            Some(update) => table_fns
+                .iter()
+                .map(|_| {
+                    Gate::new(
+                        &dev,
+                        "beta",
+                        GateKind::BatchNorm,
+                        (cfg.fields.len(), d),
+                        cfg.beta_init,
+                        cfg.bn_eps,
+                        update,
+                    )
+                })
+                .collect(),
+            None => vec![],
+        };
+        let table_of = |f: InteractionFn| table_fns.iter().position(|t| *t == Some(f)).unwrap_or(0);
+        let orders: Vec<OrderBlock> = cfg
+            .orders
+            .iter()
+            .map(|o| {
+                let tuples = Tuples::new(&dev, o.order, o.tuples.clone());
+                let blocks = o
+                    .functions
+                    .iter()
+                    .map(|&f| {
+                        let name = format!("order{}.{}", o.order, f.name());
+                        let block = FunctionBlock::new(&dev, &name, f, &tuples, d, &mut rng);
+                        let gate = Gate::new(
+                            &dev,
+                            &format!("{name}.alpha"),
+                            o.gate,
+                            (tuples.len(), 1),
+                            if o.gate == GateKind::Scale {
+                                1.0
+                            } else {
+                                cfg.alpha_init
+                            },
+                            cfg.bn_eps,
+                            o.gate_update,
+                        );
+                        (table_of(f), block, gate)
+                    })
+                    .collect();
+                OrderBlock {
+                    tuples,
+                    blocks,
+                    to_logit: o.to_logit,
+                }
+            })
+            .collect();
+        let n = cfg.fields.len();
+        let mlp = cfg.mlp.as_ref().map(|m| {
+            let mut groups = vec![];
+            match m.input {
+                MlpInput::Embeddings => groups.push(Group {
+                    groups: n,
+                    width: d,
+                }),
+                MlpInput::EmbeddingsAndProducts => {
+                    groups.push(Group {
+                        groups: n,
+                        width: d,
+                    });
+                    for o in &orders {
+                        for _ in &o.blocks {
+                            groups.push(Group {
+                                groups: o.tuples.len(),
+                                width: 1,
+                            });
+                        }
+                    }
+                }
+                MlpInput::InteractionVectors => {
+                    for o in &orders {
+                        for (_, b, _) in &o.blocks {
+                            let width = if b.function == InteractionFn::Outer {
+                                1
+                            } else {
+                                d
+                            };
+                            groups.push(Group {
+                                groups: o.tuples.len(),
+                                width,
+                            });
+                        }
+                    }
+                }
+            }
+            Mlp::new(
+                &dev,
+                "mlp",
+                &groups,
+                &m.hidden,
+                m.batch_norm,
+                cfg.bn_eps.max(1e-5),
+                &mut rng,
+            )
+        });
+        let parts = usize::from(cfg.linear)
+            + orders
+                .iter()
+                .filter(|o| o.to_logit && !o.tuples.is_empty())
+                .count()
+            + usize::from(mlp.is_some());
+        let mix = (0..parts)
+            .map(|k| Param::new(&dev, format!("mix{k}"), vec![1], vec![1.0], Update::Adam))
+            .collect();
+        let bias = Param::new(&dev, "bias", vec![1], vec![0.0], Update::Adam);
+        Model {
+            cfg,
+            dev,
+            tables,
+            linear,
+            dim_gates,
+            orders,
+            mlp,
+            bias,
+            mix,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Every dense parameter.
+    pub fn params(&self) -> Vec<&Param> {
+        let mut out: Vec<&Param> = vec![&self.bias];
+        out.extend(self.mix.iter());
+        out.extend(
+            self.dim_gates
+                .iter()
+                .take(1)
+                .filter_map(|g| g.param.as_ref()),
+        );
+        for o in &self.orders {
+            for (_, b, g) in &o.blocks {
+                out.extend(b.kernel.iter());
+                out.extend(g.param.iter());
+            }
+        }
+        if let Some(m) = &self.mlp {
+            out.extend(m.params());
+        }
+        out
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        let mut out: Vec<&mut Param> = vec![&mut self.bias];
+        out.extend(self.mix.iter_mut());
+        // β is one parameter shared by the tables: the first gate holds it.
+        out.extend(
+            self.dim_gates
+                .iter_mut()
+                .take(1)
+                .filter_map(|g| g.param.as_mut()),
+        );
+        for o in &mut self.orders {
+            for (_, b, g) in &mut o.blocks {
+                out.extend(b.kernel.iter_mut());
+                out.extend(g.param.iter_mut());
+            }
+        }
+        if let Some(m) = &mut self.mlp {
+            out.extend(m.params_mut());
+        }
+        out
+    }
+
+    /// Number of trained values: embeddings (kept positions only), linear weights and dense
+    /// parameters.
+    pub fn num_params(&self) -> usize {
+        self.tables.iter().map(Table::num_weights).sum::<usize>()
+            + self.linear.as_ref().map_or(0, Table::num_weights)
+            + self.params().iter().map(|p| p.len()).sum::<usize>()
+    }
+
+    /// The logits `(batch,)` from the embedding leaves (one per table, `(n, batch·d)`) and the
+    /// linear leaf `(n, batch)`.
+    pub fn forward<T: Tape<f32, Backend> + Merge<T>>(
+        &mut self,
+        leaves: Vec<T2<T>>,
+        linear: Option<T2<T>>,
+        batch: usize,
+        train: bool,
+    ) -> T1<T> {
+        let (n, d) = (self.cfg.fields.len(), self.cfg.d);
+        // β gates: batch-normalise each (field, position) over the batch and scale it. The first
+        // gate holds the shared β; the others keep only their own statistics.
+        let leaves: Vec<T2<T>> = if self.dim_gates.is_empty() {
+            leaves
+        } else {
+            let beta = self.dim_gates[0].param.as_ref().map(|p| p.t2::<T>());
+            leaves
+                .into_iter()
+                .zip(self.dim_gates.iter_mut())
+                .map(|(e, g)| {
+                    let x = crate::nn::gate::batch_norm(
+                        e.reshape_like(&(n, batch, d)),
+                        g.running.as_mut().expect("β is batch-normed"),
+                        train,
+                    );
+                    let b = beta
+                        .as_ref()
+                        .expect("β")
+                        .retaped::<T>()
+                        .broadcast_like::<_, Axis<1>>(&(n, batch, d));
+                    (x * b).reshape_like(&(n, batch * d))
+                })
+                .collect()
+        };
+        let mut parts: Vec<T1<T>> = Vec::new();
+        if let Some(l) = linear {
+            parts.push(l.sum::<(usize,), Axis<0>>());
+        }
+        let mut mlp_inputs: Vec<T3<T>> = Vec::new();
+        if let Some(m) = &self.cfg.mlp {
+            if m.input != MlpInput::InteractionVectors {
+                mlp_inputs.push(leaves[0].retaped::<T>().reshape_like(&(n, batch, d)));
+            }
+        }
+        let vectors = self.cfg.mlp.as_ref().map(|m| m.input);
+        for o in &mut self.orders {
+            if o.tuples.is_empty() {
+                continue;
+            }
+            let p = o.tuples.len();
+            let mut sum: Option<T1<T>> = None;
+            for (t, block, gate) in &mut o.blocks {
+                let (out, prod) = block.forward(&o.tuples, &leaves[*t], batch, d);
+                match vectors {
+                    Some(MlpInput::EmbeddingsAndProducts) => {
+                        mlp_inputs.push(out.retaped::<T>().reshape_like(&(p, batch, 1)))
+                    }
+                    Some(MlpInput::InteractionVectors) => mlp_inputs.push(match prod {
+                        Some(v) => v,
+                        None => out.retaped::<T>().reshape_like(&(p, batch, 1)),
+                    }),
+                    _ => {}
+                }
+                if o.to_logit {
+                    let g = gate.forward(out.reshape_like(&(p, batch, 1)), train);
+                    let s = g.sum::<(usize,), Axes2<0, 2>>();
+                    sum = Some(match sum {
+                        None => s,
+                        Some(a) => a + s,
+                    });
+                }
+            }
+            if let Some(s) = sum {
+                parts.push(s);
+            }
+        }
+        if let Some(m) = &mut self.mlp {
+            parts.push(m.forward(mlp_inputs, batch, train));
+        }
+        let mut logit = self
+            .bias
+            .t1::<T>()
+            .reshape_like(&())
+            .broadcast_like::<_, Axis<0>>(&(batch,));
+        for (part, w) in parts.into_iter().zip(&self.mix) {
+            logit = logit
+                + part
+                    * w.t1::<T>()
+                        .reshape_like(&())
+                        .broadcast_like::<_, Axis<0>>(&(batch,));
+        }
+        logit
+    }
+
+    fn leaves(&mut self, ids: &[u32], batch: usize) -> (Vec<T2>, Option<T2>) {
+        let mut buf = std::mem::take(&mut self.buf);
+        let leaves = self
+            .tables
+            .iter()
+            .map(|t| t.leaf(&self.dev, ids, batch, &mut buf))
+            .collect();
+        let lin = self
+            .linear
+            .as_ref()
+            .map(|t| t.leaf(&self.dev, ids, batch, &mut buf));
+        self.buf = buf;
+        (leaves, lin)
+    }
+
+    /// One training step on a batch (`ids` row-major `(batch, fields)`, labels 0/1); returns the
+    /// mean loss.
+    pub fn train_step(
+        &mut self,
+        ids: &[u32],
+        labels: &[f32],
+        opt: &mut Optimizer,
+    ) -> Result<f32, NonFinite> {
+        let batch = labels.len();
+        let (leaves, lin) = self.leaves(ids, batch);
+        let grads: Grads = Gradients::leaky();
+        let mut traced: Vec<T2<Tp>> = Vec::with_capacity(leaves.len());
+        let mut grads = Some(grads);
+        for l in &leaves {
+            traced.push(match grads.take() {
+                Some(g) => l.clone().trace(g),
+                None => l.retaped::<Tp>(),
+            });
+        }
+        let lin_t = lin.as_ref().map(|l| l.retaped::<Tp>());
+        let logits = self.forward::<Tp>(traced, lin_t, batch, true);
+        let y: T1 = self.dev.tensor_from_vec(labels.to_vec(), (batch,));
+        let loss = binary_cross_entropy_with_logits_loss(logits, y);
+        let value = loss.array();
+        if !value.is_finite() {
+            return Err(NonFinite(value));
+        }
+        let mut grads = loss.backward();
+        self.apply(&mut grads, &leaves, lin.as_ref(), ids, batch, opt);
+        Ok(value)
+    }
+
+    /// Applies the gradients of a step: sparse Adam on the touched embedding rows, Adam or GRDA
+    /// on the dense parameters.
+    pub fn apply(
+        &mut self,
+        grads: &mut Grads,
+        leaves: &[T2],
+        lin: Option<&T2>,
+        ids: &[u32],
+        batch: usize,
+        opt: &mut Optimizer,
+    ) {
+        opt.step += 1;
+        for (table, leaf) in self.tables.iter_mut().zip(leaves) {
+            let g = leaf_grad(grads, leaf);
+            table.adam(opt.step, opt.lr, opt.l2, ids, batch, &g);
+        }
+        if let (Some(table), Some(leaf)) = (self.linear.as_mut(), lin) {
+            let g = leaf_grad(grads, leaf);
+            table.adam(opt.step, opt.lr, 0.0, ids, batch, &g);
+        }
+        let mut params = self.params_mut();
+        for p in params.iter_mut().filter(|p| p.update == Update::Grda) {
+            let cfg = *opt
+                .grda_config
+                .get(&p.name)
+                .unwrap_or_else(|| panic!("no GRDA settings for {}", p.name));
+            let init = p.values();
+            let state = opt
+                .grda
+                .entry(p.name.clone())
+                .or_insert_with(|| Grda::new(cfg, &init));
+            let g = grads.get(&p.t).as_vec();
+            let new = state.step(&g);
+            p.set(&new);
+        }
+        opt.adam.step(params, grads);
+    }
+
+    /// Click probabilities of a batch, in evaluation mode (running batch-norm statistics).
+    pub fn predict(&mut self, ids: &[u32], batch: usize) -> Vec<f32> {
+        let (leaves, lin) = self.leaves(ids, batch);
+        self.forward::<NoneTape>(leaves, lin, batch, false)
+            .sigmoid()
+            .as_vec()
+    }
+
+    /// Every learned value, for restoring the best epoch: dense parameters, tables, statistics.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            params: self.params().iter().map(|p| p.values()).collect(),
+            tables: self
+                .tables
+                .iter()
+                .chain(self.linear.iter())
+                .map(Table::weights)
+                .collect(),
+            running: self
+                .running()
+                .into_iter()
+                .map(|r| (r.mean.clone(), r.var.clone()))
+                .collect(),
+        }
+    }
+
+    /// Restores a snapshot taken of this model.
+    pub fn restore(&mut self, s: &Snapshot) {
+        for (p, v) in self.params_mut().into_iter().zip(&s.params) {
+            p.set(v);
+        }
+        for (t, w) in self
+            .tables
+            .iter_mut()
+            .chain(self.linear.iter_mut())
+            .zip(&s.tables)
+        {
+            t.set_weights(w);
+        }
+        for (r, (m, v)) in self.running_mut().into_iter().zip(&s.running) {
+            r.mean.clone_from(m);
+            r.var.clone_from(v);
+        }
+    }
+
+    fn running(&self) -> Vec<&crate::nn::gate::Running> {
+        let mut out: Vec<&crate::nn::gate::Running> = self
+            .dim_gates
+            .iter()
+            .filter_map(|g| g.running.as_ref())
+            .collect();
+        for o in &self.orders {
+            out.extend(o.blocks.iter().filter_map(|(_, _, g)| g.running.as_ref()));
+        }
+        if let Some(n) = self.mlp.as_ref().and_then(|m| m.norms.as_ref()) {
+            out.extend(n.iter());
+        }
+        out
+    }
+
+    fn running_mut(&mut self) -> Vec<&mut crate::nn::gate::Running> {
+        let mut out: Vec<&mut crate::nn::gate::Running> = self
+            .dim_gates
+            .iter_mut()
+            .filter_map(|g| g.running.as_mut())
+            .collect();
+        for o in &mut self.orders {
+            out.extend(
+                o.blocks
+                    .iter_mut()
+                    .filter_map(|(_, _, g)| g.running.as_mut()),
+            );
+        }
+        if let Some(n) = self.mlp.as_mut().and_then(|m| m.norms.as_mut()) {
+            out.extend(n.iter_mut());
+        }
+        out
+    }
+
+    /// Writes the weights as safetensors (atomically): dense parameters by name, each field's
+    /// embedding rows as `emb{t}.{field}` `(vocab, kept dims)`, first-order weights as
+    /// `linear.{field}`, batch-norm statistics as `bn{i}.mean` / `bn{i}.var`.
+    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+        let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
+        for p in self.params() {
+            tensors.push((p.name.clone(), p.shape.clone(), p.values()));
+        }
+        let tables = self
+            .tables
+            .iter()
+            .enumerate()
+            .map(|(t, tb)| (format!("emb{t}"), tb))
+            .chain(self.linear.iter().map(|tb| ("linear".to_string(), tb)));
+        for (prefix, tb) in tables {
+            for (f, slot) in tb.fields.iter().enumerate() {
+                let w = slot.positions.len();
+                let mut v = Vec::with_capacity(slot.vocab * w);
+                for id in 0..slot.vocab as u32 {
+                    v.extend_from_slice(tb.row_weights(f, id));
+                }
+                tensors.push((
+                    format!("{prefix}.{}", self.cfg.fields[f].name),
+                    vec![slot.vocab, w],
+                    v,
+                ));
+            }
+        }
+        for (i, r) in self.running().iter().enumerate() {
+            tensors.push((format!("bn{i}.mean"), vec![r.mean.len()], r.mean.clone()));
+            tensors.push((format!("bn{i}.var"), vec![r.var.len()], r.var.clone()));
+        }
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+            .iter()
+            .map(|(n, s, v)| {
+                let bytes = crate::data::npy::as_bytes(v);
+                (
+                    n.clone(),
+                    safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), bytes)
+                        .expect("shape matches data"),
+                )
+            })
+            .collect();
+        let bytes = safetensors::serialize(views, &None)?;
+        crate::data::cache::write_atomically(path, &bytes)
+    }
+}
+
+/// A copy of a model's learned values.
+#[derive(Clone)]
+pub struct Snapshot {
+    params: Vec<Vec<f32>>,
+    tables: Vec<Vec<f32>>,
+    running: Vec<(Vec<f32>, Vec<f32>)>,
+}

@@ -1,0 +1,164 @@
+//! The MLP: ReLU layers with optional batch norm (no affine), and a first layer that reads
+//! grouped inputs without concatenating them. A group is `(G, batch, k)` with weight `(G, k, h)`;
+//! the first layer is `Σ_groups Σ_g X_g W_g + b`, the same as a matmul of the concatenation.
+
+use super::gate::{batch_norm, Running};
+use super::{xavier, Backend, Param, Update, T2, T3};
+use dfdx::prelude::*;
+
+/// One input group's shape: `groups` blocks of `width` values per sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// Blocks (fields, tuples).
+    pub groups: usize,
+    /// Values per block.
+    pub width: usize,
+}
+
+/// The MLP.
+pub struct Mlp {
+    /// First-layer weights, one per input group `(G, k, h)`.
+    pub input: Vec<Param>,
+    /// Weights `(h_i, h_{i+1})` of the later layers, ending with `(h_last, 1)`.
+    pub layers: Vec<Param>,
+    /// Biases, one per layer (first and later), the last one of length 1.
+    pub biases: Vec<Param>,
+    /// Batch-norm statistics per hidden layer (when enabled).
+    pub norms: Option<Vec<Running>>,
+}
+
+impl Mlp {
+    /// An MLP over `inputs` with hidden widths `hidden` (at least one) and a scalar output.
+    pub fn new(
+        dev: &Backend,
+        name: &str,
+        inputs: &[Group],
+        hidden: &[usize],
+        batch_norm: bool,
+        eps: f64,
+        rng: &mut impl rand::Rng,
+    ) -> Self {
+        assert!(!hidden.is_empty(), "an MLP has a hidden layer");
+        let fan_in: usize = inputs.iter().map(|g| g.groups * g.width).sum();
+        let h0 = hidden[0];
+        let input = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let n = g.groups * g.width * h0;
+                Param::new(
+                    dev,
+                    format!("{name}.in{i}"),
+                    vec![g.groups, g.width, h0],
+                    xavier(rng, fan_in, h0, n),
+                    Update::Adam,
+                )
+            })
+            .collect();
+        let mut widths = hidden.to_vec();
+        widths.push(1);
+        let layers = widths
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                Param::new(
+                    dev,
+                    format!("{name}.w{}", i + 1),
+                    vec![w[0], w[1]],
+                    xavier(rng, w[0], w[1], w[0] * w[1]),
+                    Update::Adam,
+                )
+            })
+            .collect();
+        let biases = widths
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| {
+                Param::new(
+                    dev,
+                    format!("{name}.b{i}"),
+                    vec![1, w],
+                    vec![0.0; w],
+                    Update::Adam,
+                )
+            })
+            .collect();
+        let norms = batch_norm.then(|| hidden.iter().map(|&h| Running::new(h, eps)).collect());
+        Mlp {
+            input,
+            layers,
+            biases,
+            norms,
+        }
+    }
+
+    /// All parameters.
+    pub fn params_mut(&mut self) -> impl Iterator<Item = &mut Param> {
+        self.input
+            .iter_mut()
+            .chain(self.layers.iter_mut())
+            .chain(self.biases.iter_mut())
+    }
+
+    /// All parameters.
+    pub fn params(&self) -> impl Iterator<Item = &Param> {
+        self.input
+            .iter()
+            .chain(self.layers.iter())
+            .chain(self.biases.iter())
+    }
+
+    fn bias<T: Tape<f32, Backend>>(&self, i: usize, batch: usize) -> T2<T> {
+        let w = self.biases[i].shape[1];
+        self.biases[i]
+            .t2::<T>()
+            .reshape_like(&(w,))
+            .broadcast_like::<_, Axis<0>>(&(batch, w))
+    }
+
+    fn hidden<T: Tape<f32, Backend> + Merge<T>>(
+        &mut self,
+        x: T2<T>,
+        i: usize,
+        batch: usize,
+        train: bool,
+    ) -> T2<T> {
+        let x = (x + self.bias::<T>(i, batch)).relu();
+        match &mut self.norms {
+            Some(n) => {
+                let h = x.shape().1;
+                batch_norm(x.reshape_like(&(1, batch, h)), &mut n[i], train)
+                    .reshape_like(&(batch, h))
+            }
+            None => x,
+        }
+    }
+
+    /// The output `(batch,)` for inputs matching the groups given at construction.
+    pub fn forward<T: Tape<f32, Backend> + Merge<T>>(
+        &mut self,
+        inputs: Vec<T3<T>>,
+        batch: usize,
+        train: bool,
+    ) -> Tensor<(usize,), f32, Backend, T> {
+        let mut x: Option<T2<T>> = None;
+        for (xg, w) in inputs.into_iter().zip(&self.input) {
+            let part = xg.matmul(w.t3::<T>()).sum::<(usize, usize), Axis<0>>();
+            x = Some(match x {
+                None => part,
+                Some(a) => a + part,
+            });
+        }
+        let mut x = self.hidden(x.expect("at least one input group"), 0, batch, train);
+        let n = self.layers.len();
+        for i in 0..n {
+            let y = x.matmul(self.layers[i].t2::<T>());
+            if i + 1 < n {
+                x = self.hidden(y, i + 1, batch, train);
+            } else {
+                x = y + self.bias::<T>(n, batch);
+            }
+        }
+        x.reshape_like(&(batch,))
+    }
+}

@@ -1,0 +1,187 @@
+//! The training loop: shuffled mini-batches, evaluation on the validation split each epoch,
+//! early stopping on validation AUC with patience, the best epoch restored and evaluated on test.
+
+use crate::data::cache::Split;
+use crate::data::Dataset;
+use crate::metrics;
+use crate::model::{FieldInfo, Model, Optimizer};
+use anyhow::{bail, Result};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// How to train.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// At most this many epochs.
+    pub epochs: usize,
+    /// Stop after this many epochs without a better validation AUC.
+    pub patience: usize,
+    /// Rows per step.
+    pub batch_size: usize,
+    /// Seed of the shuffling.
+    pub seed: u64,
+    /// Rows per evaluation batch.
+    pub eval_batch: usize,
+}
+
+/// One epoch's numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Validation AUC.
+    pub valid_auc: f64,
+    /// Validation log loss.
+    pub valid_logloss: f64,
+    /// Training samples per second (steps only, not evaluation).
+    pub samples_per_s: f64,
+    /// Wall seconds of the epoch, evaluation included.
+    pub seconds: f64,
+}
+
+/// The outcome of training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Every epoch run.
+    pub epochs: Vec<EpochLog>,
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Its validation AUC.
+    pub valid_auc: f64,
+    /// Its validation log loss.
+    pub valid_logloss: f64,
+    /// Test AUC of the kept weights.
+    pub test_auc: f64,
+    /// Test log loss of the kept weights.
+    pub test_logloss: f64,
+    /// Trained values.
+    pub params: usize,
+    /// Training samples per second over all epochs (steps only).
+    pub train_samples_per_s: f64,
+    /// Inference samples per second on the test split.
+    pub infer_samples_per_s: f64,
+}
+
+/// The model's view of a dataset's fields (all positions kept).
+pub fn fields(ds: &Dataset, d: usize) -> Result<Vec<FieldInfo>> {
+    if ds.meta.fields.iter().any(|f| f.column.is_none()) {
+        bail!("multi-valued fields are not supported by the engine yet (they are read and cached, but not embedded)");
+    }
+    Ok(ds
+        .meta
+        .fields
+        .iter()
+        .map(|f| FieldInfo {
+            name: f.name.clone(),
+            vocab: f.vocab,
+            positions: (0..d).collect(),
+        })
+        .collect())
+}
+
+/// AUC, log loss and samples/s of the model on a split.
+pub fn evaluate(model: &mut Model, split: &Split, batch: usize) -> (f64, f64, f64) {
+    let t0 = Instant::now();
+    let rows = split.rows();
+    let cols = split.ids.shape[1];
+    let ids = split.ids.data();
+    let mut probs = Vec::with_capacity(rows);
+    let mut r = 0;
+    while r < rows {
+        let n = batch.min(rows - r);
+        probs.extend(model.predict(&ids[r * cols..(r + n) * cols], n));
+        r += n;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let labels = split.labels.data();
+    let auc = metrics::auc(&probs, labels).unwrap_or(f64::NAN);
+    (
+        auc,
+        metrics::logloss(&probs, labels),
+        rows as f64 / secs.max(1e-9),
+    )
+}
+
+/// Trains `model` on `ds`; `on_epoch` sees each epoch as it ends.
+pub fn fit(
+    model: &mut Model,
+    ds: &Dataset,
+    opt: &mut Optimizer,
+    o: &TrainOptions,
+    mut on_epoch: impl FnMut(&EpochLog),
+) -> Result<TrainReport> {
+    let train = &ds.splits[0];
+    let cols = train.ids.shape[1];
+    let (rows, ids, labels) = (train.rows(), train.ids.data(), train.labels.data());
+    let mut order: Vec<u32> = (0..rows as u32).collect();
+    let mut batch_ids = Vec::with_capacity(o.batch_size * cols);
+    let mut batch_labels = Vec::with_capacity(o.batch_size);
+    let mut logs = Vec::new();
+    let mut best: Option<(f64, usize, crate::model::Snapshot)> = None;
+    let (mut step_secs, mut step_rows) = (0.0, 0usize);
+    for epoch in 1..=o.epochs {
+        let t0 = Instant::now();
+        order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(
+            o.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9),
+        ));
+        let (mut loss_sum, mut seen, mut secs) = (0.0f64, 0usize, 0.0f64);
+        for (step, chunk) in order.chunks(o.batch_size).enumerate() {
+            // A batch of one row has no batch statistics; it is left out of this epoch.
+            if chunk.len() < 2 {
+                continue;
+            }
+            batch_ids.clear();
+            batch_labels.clear();
+            for &r in chunk {
+                let r = r as usize;
+                batch_ids.extend_from_slice(&ids[r * cols..(r + 1) * cols]);
+                batch_labels.push(labels[r] as f32);
+            }
+            let s0 = Instant::now();
+            let loss = model.train_step(&batch_ids, &batch_labels, opt).map_err(|e| {
+                anyhow::anyhow!("the training loss became {} at epoch {epoch}, step {}: lower the learning rate", e.0, step + 1)
+            })?;
+            secs += s0.elapsed().as_secs_f64();
+            loss_sum += loss as f64 * chunk.len() as f64;
+            seen += chunk.len();
+        }
+        step_secs += secs;
+        step_rows += seen;
+        let (valid_auc, valid_logloss, _) = evaluate(model, &ds.splits[1], o.eval_batch);
+        let log = EpochLog {
+            epoch,
+            train_loss: loss_sum / seen.max(1) as f64,
+            valid_auc,
+            valid_logloss,
+            samples_per_s: seen as f64 / secs.max(1e-9),
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        on_epoch(&log);
+        logs.push(log);
+        let better = best.as_ref().is_none_or(|(auc, _, _)| valid_auc > *auc);
+        if better {
+            best = Some((valid_auc, epoch, model.snapshot()));
+        } else if epoch - best.as_ref().map_or(0, |b| b.1) >= o.patience {
+            break;
+        }
+    }
+    let (_, best_epoch, snap) = best.expect("at least one epoch");
+    model.restore(&snap);
+    let (valid_auc, valid_logloss, _) = evaluate(model, &ds.splits[1], o.eval_batch);
+    let (test_auc, test_logloss, infer) = evaluate(model, &ds.splits[2], o.eval_batch);
+    Ok(TrainReport {
+        epochs: logs,
+        best_epoch,
+        valid_auc,
+        valid_logloss,
+        test_auc,
+        test_logloss,
+        params: model.num_params(),
+        train_samples_per_s: step_rows as f64 / step_secs.max(1e-9),
+        infer_samples_per_s: infer,
+    })
+}
