@@ -421,6 +421,13 @@ impl Model {
         out
     }
 
+    /// Every dense parameter, mutable, in the order of [`Model::params`] (for tests that perturb
+    /// weights).
+    #[doc(hidden)]
+    pub fn params_for_test(&mut self) -> Vec<&mut Param> {
+        self.params_mut()
+    }
+
     fn params_mut(&mut self) -> Vec<&mut Param> {
         let mut out: Vec<&mut Param> = vec![&mut self.bias];
         out.extend(self.mix.iter_mut());
@@ -485,6 +492,17 @@ impl Model {
                 })
                 .collect()
         };
+        // Every use below takes a tape-less copy of a leaf; the leaves' own tapes (the β gates'
+        // ops, the traced gradients) are merged into the logit's at the end.
+        let mut spare: Vec<T> = Vec::new();
+        let leaves: Vec<T2<T>> = leaves
+            .into_iter()
+            .map(|e| {
+                let (e, tape) = e.split_tape();
+                spare.push(tape);
+                e.retaped::<T>()
+            })
+            .collect();
         let mut parts: Vec<T1<T>> = Vec::new();
         if let Some(l) = linear {
             parts.push(l.sum::<(usize,), Axis<0>>());
@@ -496,6 +514,8 @@ impl Model {
             }
         }
         let vectors = self.cfg.mlp.as_ref().map(|m| m.input);
+        // Values that do not reach the logit directly put their tapes in `spare` too, so that the
+        // ops on them (which the MLP's tape-less copies depend on) still run backward.
         for o in &mut self.orders {
             if o.tuples.is_empty() {
                 continue;
@@ -521,6 +541,8 @@ impl Model {
                         None => s,
                         Some(a) => a + s,
                     });
+                } else {
+                    spare.push(out.split_tape().1);
                 }
             }
             if let Some(s) = sum {
@@ -542,7 +564,11 @@ impl Model {
                         .reshape_like(&())
                         .broadcast_like::<_, Axis<0>>(&(batch,));
         }
-        logit
+        let (logit, mut tape) = logit.split_tape();
+        for t in spare {
+            tape = tape.merge(t);
+        }
+        logit.put_tape(tape)
     }
 
     fn leaves(&mut self, ids: &[u32], batch: usize) -> (Vec<T2>, Option<T2>) {

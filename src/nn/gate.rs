@@ -55,13 +55,16 @@ pub fn batch_norm<T: Tape<f32, Backend> + Merge<T>>(
     let shape = *x.shape();
     let (a, b, c) = shape;
     if train {
+        // Each intermediate is consumed by the op that uses it, so its ops stay on the tape
+        // (a `retaped` copy would carry none, and the gradient through the mean would be lost).
         let mean = x.retaped::<T>().mean::<(usize, usize), Axis<1>>();
-        let centered = x - mean.retaped::<T>().broadcast_like::<_, Axis<1>>(&shape);
+        let mv = mean.as_vec();
+        let centered = x - mean.broadcast_like::<_, Axis<1>>(&shape);
         let var = centered
             .retaped::<T>()
             .square()
             .mean::<(usize, usize), Axis<1>>();
-        let (mv, vv) = (mean.as_vec(), var.as_vec());
+        let vv = var.as_vec();
         let unbias = if b > 1 {
             b as f32 / (b - 1) as f32
         } else {

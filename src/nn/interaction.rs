@@ -121,8 +121,10 @@ impl FunctionBlock {
         FunctionBlock { function, kernel }
     }
 
-    /// The function's value for every tuple and sample `(P, batch)`, and (for the functions that
-    /// have one) the element-wise product vectors `(P, batch, d)` it summed.
+    /// The function's value for every tuple and sample `(P, batch)`, carrying the tape, and (for
+    /// the functions that have one) a tape-less copy of the element-wise product vectors
+    /// `(P, batch, d)` it summed. The value must reach the loss (or its tape be merged into it):
+    /// the ops that made both are on its tape.
     pub fn forward<T: Tape<f32, Backend> + Merge<T>>(
         &self,
         tuples: &Tuples,
@@ -132,33 +134,34 @@ impl FunctionBlock {
     ) -> (T2<T>, Option<T3<T>>) {
         let p = tuples.len();
         let shape = (p, batch, d);
+        // The returned value carries the tape (it always reaches the loss, see `Model::forward`);
+        // the product vectors are tape-less copies whose gradient flows back through it.
         match self.function {
             InteractionFn::Inner => {
                 let prod = tuples.product(e, batch, d);
-                (
-                    prod.retaped::<T>().sum::<(usize, usize), Axis<2>>(),
-                    Some(prod),
-                )
+                let vectors = prod.retaped::<T>();
+                (prod.sum::<(usize, usize), Axis<2>>(), Some(vectors))
             }
             InteractionFn::ScalarKernel => {
                 let prod = tuples.product(e, batch, d);
+                let vectors = prod.retaped::<T>();
                 let s = self
                     .kernel
                     .as_ref()
                     .expect("scalar kernel")
                     .t2::<T>()
                     .reshape_like(&(p,));
-                let out = prod.retaped::<T>().sum::<(usize, usize), Axis<2>>()
+                let out = prod.sum::<(usize, usize), Axis<2>>()
                     * s.broadcast_like::<_, Axis<1>>(&(p, batch));
-                (out, Some(prod))
+                (out, Some(vectors))
             }
             InteractionFn::VectorKernel => {
                 let prod = tuples.product(e, batch, d);
+                let vectors = prod.retaped::<T>();
                 let phi = self.kernel.as_ref().expect("vector kernel").t2::<T>();
-                let out =
-                    (prod.retaped::<T>() * phi.broadcast_like::<_, Axis<1>>(&shape))
-                        .sum::<(usize, usize), Axis<2>>();
-                (out, Some(prod))
+                let out = (prod * phi.broadcast_like::<_, Axis<1>>(&shape))
+                    .sum::<(usize, usize), Axis<2>>();
+                (out, Some(vectors))
             }
             InteractionFn::Outer => {
                 let w = self.kernel.as_ref().expect("outer kernel").t2::<T>();

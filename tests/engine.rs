@@ -1,0 +1,766 @@
+//! The engine: interaction functions against hand computations, gradients against finite
+//! differences, sparse Adam against dense Adam, training against the Bayes ceiling, determinism,
+//! and the model's shape against the closed form.
+
+use aim::data::progress::Progress;
+use aim::model::*;
+use aim::nn::gate::GateKind;
+use aim::nn::{Backend, Update, T1, T2};
+use aim::spec::{BaseModel, InteractionFn, ModelSpec};
+use dfdx::prelude::*;
+use rand::{Rng, SeedableRng};
+
+const FNS: [InteractionFn; 4] = InteractionFn::ALL;
+
+fn fields(n: usize, vocab: usize, d: usize) -> Vec<FieldInfo> {
+    (0..n)
+        .map(|i| FieldInfo {
+            name: format!("f{i}"),
+            vocab,
+            positions: (0..d).collect(),
+        })
+        .collect()
+}
+
+fn config(n: usize, vocab: usize, d: usize, orders: Vec<OrderConfig>) -> ModelConfig {
+    ModelConfig {
+        fields: fields(n, vocab, d),
+        d,
+        function_wise: false,
+        linear: false,
+        orders,
+        mlp: None,
+        dim_gates: None,
+        bn_eps: 1e-5,
+        alpha_init: 0.6,
+        beta_init: 0.6,
+    }
+}
+
+fn order(
+    p: usize,
+    tuples: Vec<Vec<usize>>,
+    functions: Vec<InteractionFn>,
+    gate: GateKind,
+) -> OrderConfig {
+    OrderConfig {
+        order: p,
+        tuples,
+        functions,
+        gate,
+        gate_update: Update::Adam,
+        to_logit: true,
+    }
+}
+
+/// Sets every embedding row of table 0 to a known vector: e[f][id][k] from `value`.
+fn set_embeddings(m: &mut Model, value: impl Fn(usize, usize, usize) -> f32) {
+    let t = &mut m.tables[0];
+    let mut w = Vec::new();
+    for (f, slot) in t.fields.iter().enumerate() {
+        for id in 0..slot.vocab {
+            for k in 0..slot.positions.len() {
+                w.push(value(f, id, k));
+            }
+        }
+    }
+    t.set_weights(&w);
+}
+
+fn logits(m: &mut Model, ids: &[u32], batch: usize) -> Vec<f32> {
+    let probs = m.predict(ids, batch);
+    probs.iter().map(|p| (p / (1.0 - p)).ln()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interaction functions against hand computations.
+
+#[test]
+fn order_two_functions_by_hand() {
+    // e0 = [1, 2, 3], e1 = [4, 5, 6] (id 0 of fields 0 and 1).
+    let e = |f: usize, _id: usize, k: usize| (f * 3 + k + 1) as f32 / 10.0;
+    // At /10 scale: e0 = [.1,.2,.3], e1 = [.4,.5,.6]; Σ e0·e1 = .04+.10+.18 = 0.32.
+    let cases: [(InteractionFn, f32); 4] = [
+        (InteractionFn::Inner, 0.32),
+        // φ = [1, -1, 2]: .04 − .10 + .36 = 0.30
+        (InteractionFn::VectorKernel, 0.30),
+        // s = -2: −0.64
+        (InteractionFn::ScalarKernel, -0.64),
+        // w0 = [1, 0, 1], w1 = [0, 2, 0]: (.1 + .3) · (1.0) = 0.40
+        (InteractionFn::Outer, 0.40),
+    ];
+    for (f, want) in cases {
+        let mut m = Model::new(
+            config(
+                2,
+                1,
+                3,
+                vec![order(2, vec![vec![0, 1]], vec![f], GateKind::None)],
+            ),
+            1,
+        );
+        set_embeddings(&mut m, e);
+        if let Some(k) = m.orders[0].blocks[0].1.kernel.as_mut() {
+            match f {
+                InteractionFn::VectorKernel => k.set(&[1.0, -1.0, 2.0]),
+                InteractionFn::ScalarKernel => k.set(&[-2.0]),
+                InteractionFn::Outer => k.set(&[1.0, 0.0, 1.0, 0.0, 2.0, 0.0]),
+                InteractionFn::Inner => unreachable!(),
+            }
+        }
+        let got = logits(&mut m, &[0, 0, 0, 0], 2);
+        for g in got {
+            assert!((g - want).abs() < 1e-5, "{f}: {g} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn higher_orders_by_hand() {
+    let (n, vocab, d) = (5, 3, 4);
+    let e = |f: usize, id: usize, k: usize| {
+        0.3 + 0.1 * f as f32 - 0.07 * id as f32
+            + 0.05 * k as f32 * if f % 2 == 0 { 1.0 } else { -1.0 }
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    for p in 2..=4 {
+        let tuples = vec![(0..p).collect::<Vec<_>>(), (1..=p).collect::<Vec<_>>()];
+        for f in FNS {
+            let mut m = Model::new(
+                config(
+                    n,
+                    vocab,
+                    d,
+                    vec![order(p, tuples.clone(), vec![f], GateKind::None)],
+                ),
+                2,
+            );
+            set_embeddings(&mut m, e);
+            let kernel: Vec<f32> = match f {
+                InteractionFn::Inner => vec![],
+                InteractionFn::VectorKernel => {
+                    (0..2 * d).map(|_| rng.gen_range(-1.0..1.0)).collect()
+                }
+                InteractionFn::ScalarKernel => vec![1.5, -0.5],
+                InteractionFn::Outer => (0..p * d).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+            };
+            if let Some(k) = m.orders[0].blocks[0].1.kernel.as_mut() {
+                k.set(&kernel);
+            }
+            let ids: Vec<u32> = vec![0, 1, 2, 0, 1, 2, 2, 1, 0, 2];
+            let got = logits(&mut m, &ids, 2);
+            for b in 0..2 {
+                let emb = |field: usize, k: usize| e(field, ids[b * n + field] as usize, k);
+                let mut want = 0.0f32;
+                for (t, tuple) in tuples.iter().enumerate() {
+                    want += match f {
+                        InteractionFn::Outer => tuple
+                            .iter()
+                            .enumerate()
+                            .map(|(q, &fld)| {
+                                (0..d).map(|k| kernel[q * d + k] * emb(fld, k)).sum::<f32>()
+                            })
+                            .product(),
+                        _ => {
+                            let s: Vec<f32> = (0..d)
+                                .map(|k| tuple.iter().map(|&fld| emb(fld, k)).product())
+                                .collect();
+                            match f {
+                                InteractionFn::Inner => s.iter().sum(),
+                                InteractionFn::VectorKernel => s
+                                    .iter()
+                                    .zip(&kernel[t * d..(t + 1) * d])
+                                    .map(|(a, b)| a * b)
+                                    .sum(),
+                                _ => kernel[t] * s.iter().sum::<f32>(),
+                            }
+                        }
+                    };
+                }
+                assert!(
+                    (got[b] - want).abs() < 1e-5,
+                    "order {p} {f} row {b}: {} vs {want}",
+                    got[b]
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gradients against central finite differences.
+
+/// The loss (train mode: batch statistics) for given leaf values.
+fn loss_at(
+    m: &mut Model,
+    leaves: &[Vec<f32>],
+    lin: &Option<Vec<f32>>,
+    batch: usize,
+    labels: &[f32],
+) -> f64 {
+    let (n, d) = (m.cfg.fields.len(), m.cfg.d);
+    let dev = m.dev.clone();
+    let l: Vec<T2> = leaves
+        .iter()
+        .map(|v| dev.tensor_from_vec(v.clone(), (n, batch * d)))
+        .collect();
+    let lin: Option<T2> = lin
+        .as_ref()
+        .map(|v| dev.tensor_from_vec(v.clone(), (n, batch)));
+    let logits = m.forward::<NoneTape>(l, lin, batch, true);
+    let y: T1 = dev.tensor_from_vec(labels.to_vec(), (batch,));
+    binary_cross_entropy_with_logits_loss(logits, y).array() as f64
+}
+
+#[track_caller]
+fn close(what: &str, analytic: f32, numeric: f64) {
+    let tol = 2e-3 + 0.05 * numeric.abs();
+    assert!(
+        (analytic as f64 - numeric).abs() <= tol,
+        "{what}: autodiff {analytic:.6e}, finite difference {numeric:.6e}"
+    );
+}
+
+/// Checks d loss / d (leaves, linear leaf, every dense parameter) at random coordinates.
+fn gradcheck(mut m: Model, batch: usize, seed: u64) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    // Kernels and gates at O(1) values: at their tiny initial values (φ ~ N(0, 0.001)) the loss is
+    // scale-invariant in them through batch norm, and a finite difference of any usable step is
+    // far outside its linear range. The formulas are what is checked here, not the init.
+    for p in m.params_for_test() {
+        let n = p.len();
+        let v: Vec<f32> = (0..n)
+            .map(|_| rng.gen_range(0.3..1.0) * if rng.gen::<bool>() { 1.0 } else { -1.0 })
+            .collect();
+        p.set(&v);
+    }
+    let n = m.cfg.fields.len();
+    let vocab = m.cfg.fields[0].vocab as u32;
+    let ids: Vec<u32> = (0..batch * n).map(|_| rng.gen_range(0..vocab)).collect();
+    let labels: Vec<f32> = (0..batch).map(|i| (i % 2) as f32).collect();
+    let dev = m.dev.clone();
+    let mut buf = Vec::new();
+    let leaves: Vec<Vec<f32>> = m
+        .tables
+        .iter()
+        .map(|t| {
+            t.gather(&ids, batch, &mut buf);
+            buf.clone()
+        })
+        .collect();
+    let lin: Option<Vec<f32>> = m.linear.as_ref().map(|t| {
+        t.gather(&ids, batch, &mut buf);
+        buf.clone()
+    });
+    let (d, nf) = (m.cfg.d, n);
+    // autodiff
+    let leaf_t: Vec<T2> = leaves
+        .iter()
+        .map(|v| dev.tensor_from_vec(v.clone(), (nf, batch * d)))
+        .collect();
+    let lin_t: Option<T2> = lin
+        .as_ref()
+        .map(|v| dev.tensor_from_vec(v.clone(), (nf, batch)));
+    let mut traced = Vec::new();
+    for (i, l) in leaf_t.iter().enumerate() {
+        traced.push(if i == 0 {
+            l.clone().trace(Gradients::<f32, Backend>::leaky())
+        } else {
+            l.retaped::<aim::nn::Tp>()
+        });
+    }
+    let logits = m.forward::<aim::nn::Tp>(
+        traced,
+        lin_t.as_ref().map(|l| l.retaped::<aim::nn::Tp>()),
+        batch,
+        true,
+    );
+    let y: T1 = dev.tensor_from_vec(labels.clone(), (batch,));
+    let grads = binary_cross_entropy_with_logits_loss(logits, y).backward();
+    let eps = 1e-3f32;
+    // leaves
+    for (t, leaf) in leaf_t.iter().enumerate() {
+        let g = grads.get(leaf).as_vec();
+        for _ in 0..12 {
+            let k = rng.gen_range(0..g.len());
+            let mut plus = leaves.clone();
+            plus[t][k] += eps;
+            let mut minus = leaves.clone();
+            minus[t][k] -= eps;
+            let fd = (loss_at(&mut m, &plus, &lin, batch, &labels)
+                - loss_at(&mut m, &minus, &lin, batch, &labels))
+                / (2.0 * eps as f64);
+            close(&format!("embedding leaf {t}[{k}]"), g[k], fd);
+        }
+    }
+    if let (Some(lt), Some(lv)) = (&lin_t, &lin) {
+        let g = grads.get(lt).as_vec();
+        for k in 0..g.len().min(6) {
+            let mut plus = lv.clone();
+            plus[k] += eps;
+            let mut minus = lv.clone();
+            minus[k] -= eps;
+            let fd = (loss_at(&mut m, &leaves, &Some(plus), batch, &labels)
+                - loss_at(&mut m, &leaves, &Some(minus), batch, &labels))
+                / (2.0 * eps as f64);
+            close(&format!("linear leaf[{k}]"), g[k], fd);
+        }
+    }
+    // every dense parameter
+    let names: Vec<(String, Vec<f32>)> = m
+        .params()
+        .iter()
+        .map(|p| {
+            let g =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grads.get(&p.t).as_vec()));
+            (
+                p.name.clone(),
+                g.unwrap_or_else(|_| panic!("{} has no gradient: it is not in the graph", p.name)),
+            )
+        })
+        .collect();
+    for (pi, (name, g)) in names.iter().enumerate() {
+        for _ in 0..4 {
+            let k = rng.gen_range(0..g.len());
+            let shift = |m: &mut Model, delta: f32| {
+                let mut ps = m.params_for_test();
+                let p = &mut ps[pi];
+                let mut v = p.values();
+                v[k] += delta;
+                p.set(&v);
+            };
+            shift(&mut m, eps);
+            let up = loss_at(&mut m, &leaves, &lin, batch, &labels);
+            shift(&mut m, -2.0 * eps);
+            let down = loss_at(&mut m, &leaves, &lin, batch, &labels);
+            shift(&mut m, eps);
+            close(
+                &format!("{name}[{k}]"),
+                g[k],
+                (up - down) / (2.0 * eps as f64),
+            );
+        }
+    }
+}
+
+#[test]
+fn gradients_of_gated_multi_order_model() {
+    // Orders 2 and 3, all four functions, batch-normed α, batch-normed β, function-wise
+    // embeddings, linear part, and an MLP over the interaction vectors with batch norm.
+    let n = 4;
+    let mut cfg = config(
+        n,
+        5,
+        3,
+        vec![
+            order(2, all_pairs(n), FNS.to_vec(), GateKind::BatchNorm),
+            order(
+                3,
+                vec![vec![0, 1, 2], vec![1, 2, 3]],
+                FNS.to_vec(),
+                GateKind::BatchNorm,
+            ),
+        ],
+    );
+    cfg.function_wise = true;
+    cfg.linear = true;
+    cfg.dim_gates = Some(Update::Adam);
+    cfg.mlp = Some(MlpConfig {
+        hidden: vec![6, 5],
+        input: MlpInput::InteractionVectors,
+        batch_norm: true,
+    });
+    gradcheck(Model::new(cfg, 11), 24, 1);
+}
+
+#[test]
+fn gradients_of_base_models() {
+    for base in BaseModel::ALL {
+        let spec = ModelSpec {
+            base,
+            embedding_dim: 3,
+            mlp: vec![7, 4],
+            batch_size: 8,
+            optimizer: Default::default(),
+            epochs: 1,
+            patience: 1,
+            dropout: 0.0,
+            batch_norm: base == BaseModel::Ipnn,
+        };
+        let cfg = ModelConfig::base(&spec, fields(4, 6, 3)).unwrap();
+        gradcheck(Model::new(cfg, 5), 24, 2);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sparse lazy Adam against dense Adam.
+
+#[test]
+fn sparse_adam_matches_dense_adam_on_rows_touched_every_step() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let (vocab, d, batch) = (3usize, 4usize, 5usize);
+    let mut table = aim::nn::embedding::Table::new(d, &[(vocab, (0..d).collect())], &mut rng);
+    let dev: Backend = Default::default();
+    let mut dense = aim::nn::Param::new(&dev, "w", vec![vocab, d], table.weights(), Update::Adam);
+    let mut adam = aim::optim::adam::Adam::new(0.01);
+    for step in 1..=6u32 {
+        // every row appears, row 0 twice: its gradient is the sum of both
+        let ids: Vec<u32> = vec![0, 1, 2, 0, 2];
+        let g: Vec<f32> = (0..batch * d).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        table.adam(step, 0.01, 0.0, &ids, batch, &g);
+        let mut summed = vec![0.0f32; vocab * d];
+        for (b, &id) in ids.iter().enumerate() {
+            for k in 0..d {
+                summed[id as usize * d + k] += g[b * d + k];
+            }
+        }
+        // dense Adam through dfdx's kernel, with the gradient of Σ w·g
+        let gt: T1 = dev.tensor_from_vec(summed, (vocab * d,));
+        let loss = (dense.t.clone().trace(Gradients::leaky()) * gt).sum::<(), Axis<0>>();
+        let mut grads = loss.backward();
+        adam.step([&mut dense], &mut grads);
+        let (a, b) = (table.weights(), dense.values());
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-6, "step {step}: sparse {x} vs dense {y}");
+        }
+    }
+}
+
+#[test]
+fn sparse_adam_leaves_untouched_rows_alone() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let mut table = aim::nn::embedding::Table::new(2, &[(4, vec![0, 1])], &mut rng);
+    let before = table.weights();
+    table.adam(1, 0.1, 0.0, &[1, 1], 2, &[0.5, -0.5, 0.25, 0.25]);
+    let after = table.weights();
+    assert_eq!(&before[0..2], &after[0..2]);
+    assert_eq!(&before[4..8], &after[4..8]);
+    assert_ne!(&before[2..4], &after[2..4]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training.
+
+fn synthetic_dataset(dir: &std::path::Path, planted: &str, rows: usize) -> aim::data::Dataset {
+    let text = format!(
+        "experiment \"t\" {{\n  seed = 5\n  data {{\n    format = synthetic\n    rows = {rows}\n    fields = 6\n    vocab = 20\n    rank = 4\n    planted = [{planted}]\n  }}\n}}\n"
+    );
+    let l = aim::spec::load_source(aim::spec::Source::new(dir.join("t.aim"), text));
+    aim::data::prepare(&l.spec.unwrap(), false, &Progress::hidden())
+        .unwrap()
+        .0
+}
+
+fn train_base(
+    ds: &aim::data::Dataset,
+    base: BaseModel,
+    lr: f64,
+    epochs: usize,
+) -> aim::train::TrainReport {
+    let spec = ModelSpec {
+        base,
+        embedding_dim: 8,
+        mlp: vec![64, 32],
+        batch_size: 1000,
+        optimizer: aim::spec::Adam { lr, l2: 0.0 },
+        epochs,
+        patience: 2,
+        dropout: 0.0,
+        batch_norm: false,
+    };
+    let cfg = ModelConfig::base(&spec, aim::train::fields(ds, 8).unwrap()).unwrap();
+    let mut m = Model::new(cfg, 3);
+    let mut opt = Optimizer::new(lr, 0.0);
+    let o = aim::train::TrainOptions {
+        epochs,
+        patience: 2,
+        batch_size: 1000,
+        seed: 3,
+        eval_batch: 8192,
+    };
+    aim::train::fit(&mut m, ds, &mut opt, &o, |_| {}).unwrap()
+}
+
+#[test]
+fn fm_and_deepfm_approach_the_bayes_auc_on_planted_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = synthetic_dataset(
+        dir.path(),
+        "inner(f0, f1, strength = 1.5), inner(f2, f3, strength = 1.5)",
+        200_000,
+    );
+    let bayes = ds.meta.bayes.as_ref().unwrap()[2].auc;
+    for base in [BaseModel::Fm, BaseModel::Deepfm] {
+        let r = train_base(&ds, base, 0.01, 6);
+        assert!(
+            r.test_auc > bayes - 0.01,
+            "{}: test AUC {:.4}, Bayes {bayes:.4}",
+            base.name(),
+            r.test_auc
+        );
+        assert!(
+            r.test_auc <= bayes + 0.005,
+            "nothing beats the true probabilities by much: {:.4} vs {bayes:.4}",
+            r.test_auc
+        );
+    }
+}
+
+#[test]
+fn training_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = synthetic_dataset(dir.path(), "inner(f0, f1), outer(f2, f3)", 20_000);
+    let a = train_base(&ds, BaseModel::Deepfm, 0.005, 2);
+    let b = train_base(&ds, BaseModel::Deepfm, 0.005, 2);
+    assert_eq!(
+        a.epochs
+            .iter()
+            .map(|e| (e.train_loss, e.valid_auc))
+            .collect::<Vec<_>>(),
+        b.epochs
+            .iter()
+            .map(|e| (e.train_loss, e.valid_auc))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        (a.test_auc, a.test_logloss),
+        (b.test_auc, b.test_logloss),
+        "bit-identical metrics"
+    );
+}
+
+#[test]
+fn a_non_finite_loss_names_epoch_and_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = synthetic_dataset(dir.path(), "inner(f0, f1)", 5_000);
+    let spec = ModelSpec {
+        base: BaseModel::Fm,
+        embedding_dim: 4,
+        mlp: vec![],
+        batch_size: 500,
+        optimizer: Default::default(),
+        epochs: 2,
+        patience: 1,
+        dropout: 0.0,
+        batch_norm: false,
+    };
+    let mut m = Model::new(
+        ModelConfig::base(&spec, aim::train::fields(&ds, 4).unwrap()).unwrap(),
+        1,
+    );
+    m.bias.set(&[f32::NAN]);
+    let o = aim::train::TrainOptions {
+        epochs: 2,
+        patience: 1,
+        batch_size: 500,
+        seed: 1,
+        eval_batch: 1000,
+    };
+    let e = aim::train::fit(&mut m, &ds, &mut Optimizer::new(1e-3, 0.0), &o, |_| {}).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the training loss became NaN at epoch 1, step 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn weights_are_saved_as_safetensors() {
+    let spec = ModelSpec {
+        base: BaseModel::Deepfm,
+        embedding_dim: 3,
+        mlp: vec![5],
+        batch_size: 8,
+        optimizer: Default::default(),
+        epochs: 1,
+        patience: 1,
+        dropout: 0.0,
+        batch_norm: false,
+    };
+    let m = Model::new(ModelConfig::base(&spec, fields(3, 7, 3)).unwrap(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.safetensors");
+    m.save(&p).unwrap();
+    let bytes = std::fs::read(&p).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(st.tensor("emb0.f2").unwrap().shape(), &[7, 3]);
+    assert_eq!(st.tensor("linear.f0").unwrap().shape(), &[7, 1]);
+    assert_eq!(st.tensor("mlp.in0").unwrap().shape(), &[3, 3, 5]);
+    let total: usize = st
+        .tensors()
+        .iter()
+        .map(|(_, t)| t.shape().iter().product::<usize>())
+        .sum();
+    assert_eq!(total, m.num_params());
+}
+
+#[test]
+#[ignore = "reads ../shared/data"]
+fn deepfm_on_frappe_reaches_the_rivals_auc() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let l = aim::spec::load(&root.join("specs/frappe.aim")).unwrap();
+    let mut spec = l.spec.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    spec.data.cache = dir.path().to_path_buf();
+    let ds = aim::data::prepare(&spec, false, &Progress::hidden())
+        .unwrap()
+        .0;
+    let m = &spec.model;
+    let cfg = ModelConfig::base(m, aim::train::fields(&ds, m.embedding_dim).unwrap()).unwrap();
+    let mut model = Model::new(cfg, spec.seed);
+    let o = aim::train::TrainOptions {
+        epochs: m.epochs,
+        patience: m.patience,
+        batch_size: m.batch_size,
+        seed: spec.seed,
+        eval_batch: 16_384,
+    };
+    let r = aim::train::fit(
+        &mut model,
+        &ds,
+        &mut Optimizer::new(m.optimizer.lr, 0.0),
+        &o,
+        |_| {},
+    )
+    .unwrap();
+    assert!(
+        r.test_auc >= 0.925,
+        "DeepFM test AUC {:.4} on Frappe (8:1:1, seed {})",
+        r.test_auc,
+        spec.seed
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compiled model's shape against the closed form.
+
+mod shapes {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn expected(cfg: &ModelConfig) -> usize {
+        let d = cfg.d;
+        let vocab: usize = cfg.fields.iter().map(|f| f.vocab).sum();
+        let tables = cfg.table_functions().len();
+        let mut n = tables * vocab * d + if cfg.linear { vocab } else { 0 } + 1; // + bias
+        let mut parts = usize::from(cfg.linear);
+        for o in &cfg.orders {
+            let p = o.tuples.len();
+            if o.to_logit && p > 0 {
+                parts += 1;
+            }
+            for f in &o.functions {
+                n += match f {
+                    InteractionFn::Inner => 0,
+                    InteractionFn::VectorKernel => p * d,
+                    InteractionFn::ScalarKernel => p,
+                    InteractionFn::Outer => o.order * d,
+                };
+                if o.gate != GateKind::None {
+                    n += p; // one α per (tuple, function)
+                }
+            }
+        }
+        if let Some(mlp) = &cfg.mlp {
+            parts += 1;
+            let fan_in: usize = match mlp.input {
+                MlpInput::Embeddings => cfg.fields.len() * d,
+                MlpInput::EmbeddingsAndProducts => {
+                    cfg.fields.len() * d
+                        + cfg
+                            .orders
+                            .iter()
+                            .map(|o| o.tuples.len() * o.functions.len())
+                            .sum::<usize>()
+                }
+                MlpInput::InteractionVectors => cfg
+                    .orders
+                    .iter()
+                    .map(|o| {
+                        o.functions
+                            .iter()
+                            .map(|f| {
+                                o.tuples.len() * if *f == InteractionFn::Outer { 1 } else { d }
+                            })
+                            .sum::<usize>()
+                    })
+                    .sum(),
+            };
+            let mut widths = vec![fan_in];
+            widths.extend(&mlp.hidden);
+            widths.push(1);
+            n += widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum::<usize>();
+        }
+        n + parts // the logit's part weights
+    }
+
+    fn arb_config() -> impl Strategy<Value = (ModelConfig, u64)> {
+        (
+            2usize..7,
+            prop::collection::vec(1usize..30, 7),
+            1usize..6,
+            prop::sample::subsequence(FNS.to_vec(), 1..=4),
+            2usize..=4,
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of((
+                prop::collection::vec(1usize..9, 1..3),
+                prop::sample::select(vec![
+                    MlpInput::Embeddings,
+                    MlpInput::EmbeddingsAndProducts,
+                    MlpInput::InteractionVectors,
+                ]),
+            )),
+            prop::sample::select(vec![GateKind::None, GateKind::Scale, GateKind::BatchNorm]),
+            any::<u64>(),
+        )
+            .prop_map(
+                |(n, vocabs, d, fns, max_order, function_wise, linear, mlp, gate, seed)| {
+                    let max_order = max_order.min(n);
+                    let orders = (2..=max_order)
+                        .map(|p| {
+                            let tuples: Vec<Vec<usize>> = if p == 2 {
+                                all_pairs(n)
+                            } else {
+                                (0..=n - p).map(|s| (s..s + p).collect()).collect()
+                            };
+                            order(p, tuples, fns.clone(), gate)
+                        })
+                        .collect();
+                    let mut cfg = config(n, 1, d, orders);
+                    for (f, v) in cfg.fields.iter_mut().zip(&vocabs) {
+                        f.vocab = *v;
+                    }
+                    cfg.function_wise = function_wise;
+                    cfg.linear = linear;
+                    cfg.mlp = mlp.map(|(hidden, input)| MlpConfig {
+                        hidden,
+                        input,
+                        batch_norm: seed % 2 == 0,
+                    });
+                    (cfg, seed)
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(60))]
+        #[test]
+        fn parameter_counts_follow_the_spec_and_logits_are_finite((cfg, seed) in arb_config()) {
+            let want = expected(&cfg);
+            let n = cfg.fields.len();
+            let vocabs: Vec<usize> = cfg.fields.iter().map(|f| f.vocab).collect();
+            let mut m = Model::new(cfg, seed);
+            prop_assert_eq!(m.num_params(), want);
+            let batch = 7;
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let ids: Vec<u32> = (0..batch * n).map(|k| rng.gen_range(0..vocabs[k % n] as u32)).collect();
+            let p = m.predict(&ids, batch);
+            prop_assert_eq!(p.len(), batch);
+            prop_assert!(p.iter().all(|x| x.is_finite()));
+            let labels: Vec<f32> = (0..batch).map(|i| (i % 2) as f32).collect();
+            let loss = m.train_step(&ids, &labels, &mut Optimizer::new(1e-3, 0.0)).unwrap();
+            prop_assert!(loss.is_finite());
+        }
+    }
+}
