@@ -168,13 +168,13 @@ fn train(path: &Path, quiet: bool) -> u8 {
 }
 
 fn run_train(spec: &aim::spec::Spec, quiet: bool) -> anyhow::Result<()> {
-    use aim::model::{Model, ModelConfig, Optimizer};
+    use aim::model::{Model, ModelConfig, Optimizers};
     let progress = aim::data::progress::Progress::new(quiet);
     let (ds, _) = aim::data::prepare(spec, false, &progress)?;
     let m = &spec.model;
     let cfg = ModelConfig::base(m, aim::train::fields(&ds, m.embedding_dim)?)?;
     let mut model = Model::new(cfg, spec.seed);
-    let mut opt = Optimizer::new(m.optimizer.lr, m.optimizer.l2);
+    let mut opt = Optimizers::new(m.optimizer.lr, m.optimizer.l2);
     let opts = aim::train::TrainOptions {
         epochs: m.epochs,
         patience: m.patience,

@@ -216,7 +216,7 @@ pub struct Model {
 }
 
 /// What a training step needs besides the model: optimizer state.
-pub struct Optimizer {
+pub struct Optimizers {
     /// Adam on dense parameters.
     pub adam: Adam,
     /// Learning rate of the embedding tables' sparse Adam.
@@ -229,10 +229,10 @@ pub struct Optimizer {
     step: u32,
 }
 
-impl Optimizer {
+impl Optimizers {
     /// Adam at `lr` for everything (and `l2` on embeddings).
     pub fn new(lr: f64, l2: f64) -> Self {
-        Optimizer {
+        Optimizers {
             adam: Adam::new(lr),
             lr: lr as f32,
             l2: l2 as f32,
@@ -592,7 +592,7 @@ impl Model {
         &mut self,
         ids: &[u32],
         labels: &[f32],
-        opt: &mut Optimizer,
+        opt: &mut Optimizers,
     ) -> Result<f32, NonFinite> {
         let batch = labels.len();
         let (leaves, lin) = self.leaves(ids, batch);
@@ -627,7 +627,7 @@ impl Model {
         lin: Option<&T2>,
         ids: &[u32],
         batch: usize,
-        opt: &mut Optimizer,
+        opt: &mut Optimizers,
     ) {
         opt.step += 1;
         for (table, leaf) in self.tables.iter_mut().zip(leaves) {

@@ -4,7 +4,7 @@
 use crate::data::cache::Split;
 use crate::data::Dataset;
 use crate::metrics;
-use crate::model::{FieldInfo, Model, Optimizer};
+use crate::model::{FieldInfo, Model, Optimizers};
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -110,7 +110,7 @@ pub fn evaluate(model: &mut Model, split: &Split, batch: usize) -> (f64, f64, f6
 pub fn fit(
     model: &mut Model,
     ds: &Dataset,
-    opt: &mut Optimizer,
+    opt: &mut Optimizers,
     o: &TrainOptions,
     mut on_epoch: impl FnMut(&EpochLog),
 ) -> Result<TrainReport> {

@@ -470,7 +470,7 @@ fn train_base(
     };
     let cfg = ModelConfig::base(&spec, aim::train::fields(ds, 8).unwrap()).unwrap();
     let mut m = Model::new(cfg, 3);
-    let mut opt = Optimizer::new(lr, 0.0);
+    let mut opt = Optimizers::new(lr, 0.0);
     let o = aim::train::TrainOptions {
         epochs,
         patience: 2,
@@ -556,7 +556,7 @@ fn a_non_finite_loss_names_epoch_and_step() {
         seed: 1,
         eval_batch: 1000,
     };
-    let e = aim::train::fit(&mut m, &ds, &mut Optimizer::new(1e-3, 0.0), &o, |_| {}).unwrap_err();
+    let e = aim::train::fit(&mut m, &ds, &mut Optimizers::new(1e-3, 0.0), &o, |_| {}).unwrap_err();
     assert!(
         e.to_string()
             .contains("the training loss became NaN at epoch 1, step 1"),
@@ -618,7 +618,7 @@ fn deepfm_on_frappe_reaches_the_rivals_auc() {
     let r = aim::train::fit(
         &mut model,
         &ds,
-        &mut Optimizer::new(m.optimizer.lr, 0.0),
+        &mut Optimizers::new(m.optimizer.lr, 0.0),
         &o,
         |_| {},
     )
@@ -759,7 +759,7 @@ mod shapes {
             prop_assert_eq!(p.len(), batch);
             prop_assert!(p.iter().all(|x| x.is_finite()));
             let labels: Vec<f32> = (0..batch).map(|i| (i % 2) as f32).collect();
-            let loss = m.train_step(&ids, &labels, &mut Optimizer::new(1e-3, 0.0)).unwrap();
+            let loss = m.train_step(&ids, &labels, &mut Optimizers::new(1e-3, 0.0)).unwrap();
             prop_assert!(loss.is_finite());
         }
     }
