@@ -637,6 +637,7 @@ fn deepfm_on_frappe_reaches_the_rivals_auc() {
 mod shapes {
     use super::*;
     use proptest::prelude::*;
+    use rand::Rng;
 
     fn expected(cfg: &ModelConfig) -> usize {
         let d = cfg.d;
