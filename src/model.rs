@@ -33,10 +33,9 @@ pub struct FieldInfo {
 pub struct OrderConfig {
     /// The order p (2..=4).
     pub order: usize,
-    /// The field tuples, each of `order` distinct fields.
-    pub tuples: Vec<Vec<usize>>,
-    /// Functions computed for every tuple.
-    pub functions: Vec<InteractionFn>,
+    /// Per function, the field tuples it is computed for (each of `order` distinct fields): a
+    /// pruned (tuple, function) pair is simply absent and costs nothing.
+    pub functions: Vec<(InteractionFn, Vec<Vec<usize>>)>,
     /// How each function's outputs are gated.
     pub gate: GateKind,
     /// Who updates the gates.
@@ -108,8 +107,7 @@ impl ModelConfig {
         }
         let pairs = OrderConfig {
             order: 2,
-            tuples: all_pairs(fields.len()),
-            functions: vec![InteractionFn::Inner],
+            functions: vec![(InteractionFn::Inner, all_pairs(fields.len()))],
             gate: GateKind::None,
             gate_update: Update::Adam,
             to_logit: true,
@@ -169,7 +167,7 @@ impl ModelConfig {
         }
         let mut fns: Vec<InteractionFn> = Vec::new();
         for o in &self.orders {
-            for f in &o.functions {
+            for (f, _) in &o.functions {
                 if !fns.contains(f) {
                     fns.push(*f);
                 }
@@ -182,12 +180,24 @@ impl ModelConfig {
     }
 }
 
-/// One order's blocks: per function, the function and its gate.
-pub struct OrderBlock {
-    /// The tuples.
+/// One interaction function over its tuples, with its gate.
+pub struct Block {
+    /// The embedding table it reads.
+    pub table: usize,
+    /// Its tuples.
     pub tuples: Tuples,
-    /// Per function: (table index, function block, gate).
-    pub blocks: Vec<(usize, FunctionBlock, Gate)>,
+    /// The function.
+    pub function: FunctionBlock,
+    /// Its gates, one per tuple.
+    pub gate: Gate,
+}
+
+/// One order's blocks.
+pub struct OrderBlock {
+    /// The order.
+    pub order: usize,
+    /// Per function with at least one tuple.
+    pub blocks: Vec<Block>,
     /// Whether the sum joins the logit.
     pub to_logit: bool,
 }
@@ -297,31 +307,39 @@ impl Model {
             .orders
             .iter()
             .map(|o| {
-                let tuples = Tuples::new(&dev, o.order, o.tuples.clone());
                 let blocks = o
                     .functions
                     .iter()
-                    .map(|&f| {
+                    .filter(|(_, tuples)| !tuples.is_empty())
+                    .map(|(f, tuples)| {
+                        let f = *f;
+                        let tuples = Tuples::new(&dev, o.order, tuples.clone());
                         let name = format!("order{}.{}", o.order, f.name());
-                        let block = FunctionBlock::new(&dev, &name, f, &tuples, d, &mut rng);
+                        let function = FunctionBlock::new(&dev, &name, f, &tuples, d, &mut rng);
+                        let init = if o.gate == GateKind::Scale {
+                            1.0
+                        } else {
+                            cfg.alpha_init
+                        };
                         let gate = Gate::new(
                             &dev,
                             &format!("{name}.alpha"),
                             o.gate,
                             (tuples.len(), 1),
-                            if o.gate == GateKind::Scale {
-                                1.0
-                            } else {
-                                cfg.alpha_init
-                            },
+                            init,
                             cfg.bn_eps,
                             o.gate_update,
                         );
-                        (table_of(f), block, gate)
+                        Block {
+                            table: table_of(f),
+                            tuples,
+                            function,
+                            gate,
+                        }
                     })
                     .collect();
                 OrderBlock {
-                    tuples,
+                    order: o.order,
                     blocks,
                     to_logit: o.to_logit,
                 }
@@ -341,9 +359,9 @@ impl Model {
                         width: d,
                     });
                     for o in &orders {
-                        for _ in &o.blocks {
+                        for b in &o.blocks {
                             groups.push(Group {
-                                groups: o.tuples.len(),
+                                groups: b.tuples.len(),
                                 width: 1,
                             });
                         }
@@ -351,14 +369,14 @@ impl Model {
                 }
                 MlpInput::InteractionVectors => {
                     for o in &orders {
-                        for (_, b, _) in &o.blocks {
-                            let width = if b.function == InteractionFn::Outer {
+                        for b in &o.blocks {
+                            let width = if b.function.function == InteractionFn::Outer {
                                 1
                             } else {
                                 d
                             };
                             groups.push(Group {
-                                groups: o.tuples.len(),
+                                groups: b.tuples.len(),
                                 width,
                             });
                         }
@@ -378,7 +396,7 @@ impl Model {
         let parts = usize::from(cfg.linear)
             + orders
                 .iter()
-                .filter(|o| o.to_logit && !o.tuples.is_empty())
+                .filter(|o| o.to_logit && !o.blocks.is_empty())
                 .count()
             + usize::from(mlp.is_some());
         let mix = (0..parts)
@@ -410,9 +428,9 @@ impl Model {
                 .filter_map(|g| g.param.as_ref()),
         );
         for o in &self.orders {
-            for (_, b, g) in &o.blocks {
-                out.extend(b.kernel.iter());
-                out.extend(g.param.iter());
+            for b in &o.blocks {
+                out.extend(b.function.kernel.iter());
+                out.extend(b.gate.param.iter());
             }
         }
         if let Some(m) = &self.mlp {
@@ -439,9 +457,9 @@ impl Model {
                 .filter_map(|g| g.param.as_mut()),
         );
         for o in &mut self.orders {
-            for (_, b, g) in &mut o.blocks {
-                out.extend(b.kernel.iter_mut());
-                out.extend(g.param.iter_mut());
+            for b in &mut o.blocks {
+                out.extend(b.function.kernel.iter_mut());
+                out.extend(b.gate.param.iter_mut());
             }
         }
         if let Some(m) = &mut self.mlp {
@@ -517,13 +535,10 @@ impl Model {
         // Values that do not reach the logit directly put their tapes in `spare` too, so that the
         // ops on them (which the MLP's tape-less copies depend on) still run backward.
         for o in &mut self.orders {
-            if o.tuples.is_empty() {
-                continue;
-            }
-            let p = o.tuples.len();
             let mut sum: Option<T1<T>> = None;
-            for (t, block, gate) in &mut o.blocks {
-                let (out, prod) = block.forward(&o.tuples, &leaves[*t], batch, d);
+            for b in &mut o.blocks {
+                let p = b.tuples.len();
+                let (out, prod) = b.function.forward(&b.tuples, &leaves[b.table], batch, d);
                 match vectors {
                     Some(MlpInput::EmbeddingsAndProducts) => {
                         mlp_inputs.push(out.retaped::<T>().reshape_like(&(p, batch, 1)))
@@ -535,7 +550,7 @@ impl Model {
                     _ => {}
                 }
                 if o.to_logit {
-                    let g = gate.forward(out.reshape_like(&(p, batch, 1)), train);
+                    let g = b.gate.forward(out.reshape_like(&(p, batch, 1)), train);
                     let s = g.sum::<(usize,), Axes2<0, 2>>();
                     sum = Some(match sum {
                         None => s,
@@ -708,7 +723,7 @@ impl Model {
             .filter_map(|g| g.running.as_ref())
             .collect();
         for o in &self.orders {
-            out.extend(o.blocks.iter().filter_map(|(_, _, g)| g.running.as_ref()));
+            out.extend(o.blocks.iter().filter_map(|b| b.gate.running.as_ref()));
         }
         if let Some(n) = self.mlp.as_ref().and_then(|m| m.norms.as_ref()) {
             out.extend(n.iter());
@@ -723,11 +738,7 @@ impl Model {
             .filter_map(|g| g.running.as_mut())
             .collect();
         for o in &mut self.orders {
-            out.extend(
-                o.blocks
-                    .iter_mut()
-                    .filter_map(|(_, _, g)| g.running.as_mut()),
-            );
+            out.extend(o.blocks.iter_mut().filter_map(|b| b.gate.running.as_mut()));
         }
         if let Some(n) = self.mlp.as_mut().and_then(|m| m.norms.as_mut()) {
             out.extend(n.iter_mut());

@@ -43,9 +43,9 @@ fn order(
     functions: Vec<InteractionFn>,
     gate: GateKind,
 ) -> OrderConfig {
+    let functions = functions.into_iter().map(|f| (f, tuples.clone())).collect();
     OrderConfig {
         order: p,
-        tuples,
         functions,
         gate,
         gate_update: Update::Adam,
@@ -100,7 +100,7 @@ fn order_two_functions_by_hand() {
             1,
         );
         set_embeddings(&mut m, e);
-        if let Some(k) = m.orders[0].blocks[0].1.kernel.as_mut() {
+        if let Some(k) = m.orders[0].blocks[0].function.kernel.as_mut() {
             match f {
                 InteractionFn::VectorKernel => k.set(&[1.0, -1.0, 2.0]),
                 InteractionFn::ScalarKernel => k.set(&[-2.0]),
@@ -144,7 +144,7 @@ fn higher_orders_by_hand() {
                 InteractionFn::ScalarKernel => vec![1.5, -0.5],
                 InteractionFn::Outer => (0..p * d).map(|_| rng.gen_range(-1.0..1.0)).collect(),
             };
-            if let Some(k) = m.orders[0].blocks[0].1.kernel.as_mut() {
+            if let Some(k) = m.orders[0].blocks[0].function.kernel.as_mut() {
                 k.set(&kernel);
             }
             let ids: Vec<u32> = vec![0, 1, 2, 0, 1, 2, 2, 1, 0, 2];
@@ -646,12 +646,13 @@ mod shapes {
         let mut n = tables * vocab * d + if cfg.linear { vocab } else { 0 } + 1; // + bias
         let mut parts = usize::from(cfg.linear);
         for o in &cfg.orders {
-            let p = o.tuples.len();
-            if o.to_logit && p > 0 {
+            if o.to_logit && o.functions.iter().any(|(_, t)| !t.is_empty()) {
                 parts += 1;
             }
-            for f in &o.functions {
+            for (f, tuples) in &o.functions {
+                let p = tuples.len();
                 n += match f {
+                    _ if p == 0 => 0,
                     InteractionFn::Inner => 0,
                     InteractionFn::VectorKernel => p * d,
                     InteractionFn::ScalarKernel => p,
@@ -671,19 +672,16 @@ mod shapes {
                         + cfg
                             .orders
                             .iter()
-                            .map(|o| o.tuples.len() * o.functions.len())
+                            .flat_map(|o| o.functions.iter().map(|(_, t)| t.len()))
                             .sum::<usize>()
                 }
                 MlpInput::InteractionVectors => cfg
                     .orders
                     .iter()
-                    .map(|o| {
+                    .flat_map(|o| {
                         o.functions
                             .iter()
-                            .map(|f| {
-                                o.tuples.len() * if *f == InteractionFn::Outer { 1 } else { d }
-                            })
-                            .sum::<usize>()
+                            .map(|(f, t)| t.len() * if *f == InteractionFn::Outer { 1 } else { d })
                     })
                     .sum(),
             };
@@ -764,4 +762,83 @@ mod shapes {
             prop_assert!(loss.is_finite());
         }
     }
+}
+
+#[test]
+fn pruned_dimensions_are_zero_padded_and_have_no_parameters() {
+    let mut cfg = config(
+        3,
+        4,
+        3,
+        vec![order(
+            2,
+            all_pairs(3),
+            vec![InteractionFn::Inner],
+            GateKind::None,
+        )],
+    );
+    cfg.fields[1].positions = vec![0, 2];
+    cfg.fields[2].positions = vec![];
+    let mut m = Model::new(cfg, 1);
+    assert_eq!(m.tables[0].num_weights(), 4 * 3 + 4 * 2);
+    let mut buf = Vec::new();
+    m.tables[0].gather(&[1, 2, 3, 0, 1, 2], 2, &mut buf);
+    // field-major (fields, batch · d): field 1 keeps positions 0 and 2; field 2 keeps none.
+    let f1 = &buf[6..12];
+    assert!(
+        f1[0] != 0.0 && f1[1] == 0.0 && f1[2] != 0.0 && f1[4] == 0.0,
+        "{f1:?}"
+    );
+    assert!(buf[12..18].iter().all(|&x| x == 0.0));
+    // a training step keeps working, and the pruned positions stay absent
+    let loss = m
+        .train_step(
+            &[1, 2, 3, 0, 1, 2],
+            &[1.0, 0.0],
+            &mut Optimizers::new(0.01, 0.0),
+        )
+        .unwrap();
+    assert!(loss.is_finite());
+    m.tables[0].gather(&[1, 2, 3, 0, 1, 2], 2, &mut buf);
+    assert_eq!(buf[7], 0.0);
+}
+
+#[test]
+fn pruned_interaction_function_pairs_cost_nothing() {
+    let tuples_inner = vec![vec![0, 1], vec![1, 2]];
+    let cfg = ModelConfig {
+        orders: vec![OrderConfig {
+            order: 2,
+            functions: vec![
+                (InteractionFn::Inner, tuples_inner),
+                (InteractionFn::VectorKernel, vec![vec![0, 2]]),
+                (InteractionFn::Outer, vec![]),
+            ],
+            gate: GateKind::BatchNorm,
+            gate_update: Update::Adam,
+            to_logit: true,
+        }],
+        ..config(3, 4, 5, vec![])
+    };
+    let m = Model::new(cfg, 1);
+    assert_eq!(
+        m.orders[0].blocks.len(),
+        2,
+        "no block for a function without tuples"
+    );
+    let gates: usize = m.orders[0]
+        .blocks
+        .iter()
+        .map(|b| b.gate.param.as_ref().unwrap().len())
+        .sum();
+    assert_eq!(gates, 3, "one α per kept (tuple, function) pair");
+    assert_eq!(
+        m.orders[0].blocks[1]
+            .function
+            .kernel
+            .as_ref()
+            .unwrap()
+            .shape,
+        vec![1, 5]
+    );
 }
