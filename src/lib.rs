@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arch;
 pub mod data;
 pub mod metrics;
 pub mod model;
@@ -12,4 +13,5 @@ pub mod nn;
 pub mod optim;
 pub mod plan;
 pub mod spec;
+pub mod stages;
 pub mod train;

@@ -38,6 +38,26 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Runs the AIM stages (search interactions, search dimensions, re-train) and writes the
+    /// architecture to the spec's `output`.
+    Run {
+        /// The spec file (`.aim`).
+        spec: PathBuf,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Prints an architecture file readably, or as JSON.
+    Show {
+        /// The architecture file (`.ron`) that `aim run` wrote.
+        arch: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Interactions listed per order.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
     /// Trains the spec's base model alone (the baseline every AIM result is compared to).
     Train {
         /// The spec file (`.aim`).
@@ -68,6 +88,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Train { spec, quiet } => train(&spec, quiet),
+        Command::Run { spec, quiet } => run(&spec, quiet),
+        Command::Show { arch, json, top } => show(&arch, json, top),
         Command::Check { specs } => worst(specs.iter().map(|p| check(p))),
         Command::Data {
             spec,
@@ -156,6 +178,67 @@ fn data(path: &Path, json: bool, rebuild: bool, quiet: bool) -> u8 {
     }
 }
 
+fn run(path: &Path, quiet: bool) -> u8 {
+    let (loaded, spec) = match load(path) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let progress = aim::data::progress::Progress::new(quiet);
+    let mut last = String::new();
+    let mut on_epoch = |stage: &str, e: &aim::train::EpochLog| {
+        if quiet {
+            return;
+        }
+        if stage != last {
+            eprintln!("\n{stage}");
+            eprintln!(
+                "{:>5} {:>11} {:>10} {:>14} {:>11} {:>8}",
+                "epoch", "train loss", "valid AUC", "valid logloss", "samples/s", "seconds"
+            );
+            last = stage.to_string();
+        }
+        eprintln!(
+            "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1}",
+            e.epoch, e.train_loss, e.valid_auc, e.valid_logloss, e.samples_per_s, e.seconds
+        );
+    };
+    let arch = match aim::stages::pipeline(&spec, &loaded.source.text, &progress, &mut on_epoch) {
+        Ok(a) => a,
+        Err(e) => return data_error(e),
+    };
+    if let Err(e) = aim::data::cache::write_ron(&spec.output, &arch) {
+        return fail(format_args!("{e:#}"));
+    }
+    println!("{}", arch.show(10));
+    println!("wrote {}", spec.output.display());
+    0
+}
+
+fn show(path: &Path, json: bool, top: usize) -> u8 {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return fail(format_args!("cannot read {}: {e}", path.display())),
+    };
+    let arch: aim::arch::Architecture = match ron::from_str(&text) {
+        Ok(a) => a,
+        Err(e) => {
+            return fail(format_args!(
+                "{}: not an architecture file: {e}",
+                path.display()
+            ))
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&arch).expect("JSON serialises")
+        );
+    } else {
+        print!("{}", arch.show(top));
+    }
+    0
+}
+
 fn train(path: &Path, quiet: bool) -> u8 {
     let (_, spec) = match load(path) {
         Ok(x) => x,
@@ -181,6 +264,7 @@ fn run_train(spec: &aim::spec::Spec, quiet: bool) -> anyhow::Result<()> {
         batch_size: m.batch_size,
         seed: spec.seed,
         eval_batch: 16_384,
+        restore_best: true,
     };
     eprintln!(
         "training {} on {} ({} rows, {} fields, {} parameters)",

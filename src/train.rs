@@ -24,6 +24,9 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Rows per evaluation batch.
     pub eval_batch: usize,
+    /// Early stopping: keep the best epoch's weights and stop after `patience` epochs without a
+    /// better validation AUC. Off for the searches, which run all epochs and keep the final gates.
+    pub restore_best: bool,
 }
 
 /// One epoch's numbers.
@@ -162,6 +165,9 @@ pub fn fit(
         };
         on_epoch(&log);
         logs.push(log);
+        if !o.restore_best {
+            continue;
+        }
         let better = best.as_ref().is_none_or(|(auc, _, _)| valid_auc > *auc);
         if better {
             best = Some((valid_auc, epoch, model.snapshot()));
@@ -169,8 +175,13 @@ pub fn fit(
             break;
         }
     }
-    let (_, best_epoch, snap) = best.expect("at least one epoch");
-    model.restore(&snap);
+    let best_epoch = match best {
+        Some((_, epoch, snap)) => {
+            model.restore(&snap);
+            epoch
+        }
+        None => logs.len(),
+    };
     let (valid_auc, valid_logloss, _) = evaluate(model, &ds.splits[1], o.eval_batch);
     let (test_auc, test_logloss, infer) = evaluate(model, &ds.splits[2], o.eval_batch);
     Ok(TrainReport {

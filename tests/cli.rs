@@ -223,3 +223,47 @@ fn a_malformed_row_exits_1_naming_file_and_line() {
         "nothing is left in the cache folder: {left:?}"
     );
 }
+
+#[test]
+fn run_writes_an_architecture_that_show_prints_as_json() {
+    let (dir, p) = temp_spec(
+        "experiment \"tiny\" {\n  seed = 1\n  data {\n    format = synthetic\n    rows = 20_000\n    fields = 5\n    vocab = 10\n    planted = [inner(f0, f1, strength = 2.0)]\n  }\n  model {\n    embedding_dim = 4\n    batch_size = 500\n  }\n  search interactions {\n    functions = [inner, outer]\n    optimizer = grda(lr = 1.0, c = 0.05, mu = 0.6)\n    weights = adam(lr = 0.01)\n  }\n  search embedding_dims {\n    optimizer = grda(lr = 1.0, c = 0.01, mu = 0.51)\n  }\n  retrain {\n    mlp = [16]\n    epochs = 2\n  }\n  output = \"out/tiny.ron\"\n}\n",
+    );
+    let o = aim(&["run", p.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("re-trained: test AUC"),
+        "{}",
+        stdout(&o)
+    );
+    let arch = dir.path().join("out/tiny.ron");
+    assert!(arch.exists());
+    let o = aim(&["show", arch.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["fields"][0]["name"], "f0");
+    assert_eq!(v["fields"][0]["vocab"], 11);
+    assert!(v["fields"][0]["dim"].as_u64().unwrap() <= 4);
+    let first = &v["interactions"][0];
+    assert_eq!(first["order"], 2);
+    assert!(first["fields"].is_array() && first["functions"].is_array());
+    let f0 = first["functions"][0].as_str().unwrap();
+    assert!(
+        first["alphas"][f0].as_f64().unwrap() != 0.0,
+        "alphas maps function names to α"
+    );
+    assert!(v["metrics"]["retrain"]["test_auc"].as_f64().unwrap() > 0.5);
+    assert!(v["metrics"]["retrain"]["test_logloss"].as_f64().is_some());
+    assert!(
+        v["params"]["before"].as_u64().unwrap() > 0 && v["params"]["after"].as_u64().unwrap() > 0
+    );
+    let o = aim(&["show", arch.to_str().unwrap()]);
+    assert!(stdout(&o).contains("order 2: kept"), "{}", stdout(&o));
+    let o = aim(&["show", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not an architecture file"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -477,6 +477,7 @@ fn train_base(
         batch_size: 1000,
         seed: 3,
         eval_batch: 8192,
+        restore_best: true,
     };
     aim::train::fit(&mut m, ds, &mut opt, &o, |_| {}).unwrap()
 }
@@ -555,6 +556,7 @@ fn a_non_finite_loss_names_epoch_and_step() {
         batch_size: 500,
         seed: 1,
         eval_batch: 1000,
+        restore_best: true,
     };
     let e = aim::train::fit(&mut m, &ds, &mut Optimizers::new(1e-3, 0.0), &o, |_| {}).unwrap_err();
     assert!(
@@ -614,6 +616,7 @@ fn deepfm_on_frappe_reaches_the_rivals_auc() {
         batch_size: m.batch_size,
         seed: spec.seed,
         eval_batch: 16_384,
+        restore_best: true,
     };
     let r = aim::train::fit(
         &mut model,

@@ -1,0 +1,178 @@
+//! The architecture AIM found, written as RON (and shown as JSON by `aim show --json`).
+
+use crate::stages::StageRecord;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A field of the found architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArchField {
+    /// Its name.
+    pub name: String,
+    /// Vocabulary size (ids 0..vocab).
+    pub vocab: usize,
+    /// Kept embedding dimension d_i.
+    pub dim: usize,
+    /// Kept positions φ_i among 0..d.
+    pub positions: Vec<usize>,
+}
+
+/// A kept interaction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArchInteraction {
+    /// Field names.
+    pub fields: Vec<String>,
+    /// Its order.
+    pub order: usize,
+    /// Kept functions, strongest |α| first.
+    pub functions: Vec<String>,
+    /// α of each kept function.
+    pub alphas: BTreeMap<String, f32>,
+}
+
+/// Candidates and kept interactions of one order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArchOrder {
+    /// The order.
+    pub order: usize,
+    /// Candidate tuples searched.
+    pub candidates: usize,
+    /// Tuples kept.
+    pub kept: usize,
+    /// Interaction-function pairs kept.
+    pub kept_pairs: usize,
+}
+
+/// Parameter counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// The spec's base model on the same data (the baseline).
+    pub base: usize,
+    /// The first search model (every candidate, function-wise embeddings).
+    pub before: usize,
+    /// The re-trained architecture.
+    pub after: usize,
+}
+
+/// Validation and test metrics of the re-trained model.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetrainMetrics {
+    /// Best epoch.
+    pub best_epoch: usize,
+    /// Validation AUC.
+    pub valid_auc: f64,
+    /// Validation log loss.
+    pub valid_logloss: f64,
+    /// Test AUC.
+    pub test_auc: f64,
+    /// Test log loss.
+    pub test_logloss: f64,
+}
+
+/// Metrics of the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// The re-trained model's, when stage 3 ran.
+    pub retrain: Option<RetrainMetrics>,
+}
+
+/// The found architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Architecture {
+    /// The spec's experiment name.
+    pub spec: String,
+    /// FNV-1a hash of the spec text.
+    pub spec_hash: String,
+    /// The data cache's key (a fingerprint of the inputs and preprocessing).
+    pub data: String,
+    /// The seed.
+    pub seed: u64,
+    /// Embedding length d before the dimension search.
+    pub embedding_dim: usize,
+    /// One embedding table per function, or shared.
+    pub function_wise: bool,
+    /// Every field.
+    pub fields: Vec<ArchField>,
+    /// Per order, candidates and kept counts.
+    pub orders: Vec<ArchOrder>,
+    /// Every kept interaction, by order, strongest first.
+    pub interactions: Vec<ArchInteraction>,
+    /// Parameter counts.
+    pub params: Params,
+    /// Each stage's time and metrics.
+    pub stages: Vec<StageRecord>,
+    /// The final metrics.
+    pub metrics: Metrics,
+}
+
+impl Architecture {
+    /// A readable summary: the top interactions per order, dimensions per field, parameters,
+    /// metrics and time per stage.
+    pub fn show(&self, top: usize) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "architecture of \"{}\" (seed {}, spec {}, data {})",
+            self.spec, self.seed, self.spec_hash, self.data
+        );
+        for ord in &self.orders {
+            let _ = writeln!(
+                o,
+                "\norder {}: kept {} of {} candidates ({} interaction-function pairs)",
+                ord.order, ord.kept, ord.candidates, ord.kept_pairs
+            );
+            for i in self
+                .interactions
+                .iter()
+                .filter(|i| i.order == ord.order)
+                .take(top)
+            {
+                let fns: Vec<String> = i
+                    .functions
+                    .iter()
+                    .map(|f| format!("{f} {:+.3}", i.alphas[f]))
+                    .collect();
+                let _ = writeln!(o, "  ({})  {}", i.fields.join(", "), fns.join(", "));
+            }
+            let more = self
+                .interactions
+                .iter()
+                .filter(|i| i.order == ord.order)
+                .count()
+                .saturating_sub(top);
+            if more > 0 {
+                let _ = writeln!(o, "  … and {more} more");
+            }
+        }
+        let _ = writeln!(o, "\nembedding dimensions (of {}):", self.embedding_dim);
+        for f in &self.fields {
+            let _ = writeln!(o, "  {:<20} {:>3}  {:?}", f.name, f.dim, f.positions);
+        }
+        let _ = writeln!(
+            o,
+            "\nparameters: base model {}, first search model {}, found architecture {}",
+            self.params.base, self.params.before, self.params.after
+        );
+        let _ = writeln!(
+            o,
+            "\n{:<36} {:>8} {:>11} {:>10} {:>14}",
+            "stage", "seconds", "parameters", "valid AUC", "valid logloss"
+        );
+        for s in &self.stages {
+            let _ = writeln!(
+                o,
+                "{:<36} {:>8.1} {:>11} {:>10.5} {:>14.5}",
+                s.name, s.seconds, s.params, s.valid_auc, s.valid_logloss
+            );
+        }
+        if let Some(r) = &self.metrics.retrain {
+            let _ = writeln!(
+                o,
+                "\nre-trained: test AUC {:.5}, test logloss {:.5} (best epoch {})",
+                r.test_auc, r.test_logloss, r.best_epoch
+            );
+        }
+        o
+    }
+}

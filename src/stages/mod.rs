@@ -1,0 +1,241 @@
+//! The three AIM stages and the pipeline that runs them: search interaction-function pairs
+//! (FIS + IFS), search embedding dimensions (EDS), re-train the found architecture.
+
+pub mod retrain;
+pub mod search_dims;
+pub mod search_interactions;
+
+use crate::data::Dataset;
+use crate::model::{FieldInfo, Model, ModelConfig, Optimizers};
+use crate::spec::InteractionFn;
+use crate::train::{fit, EpochLog, TrainOptions, TrainReport};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+/// A kept interaction: its fields and the non-zero gate of each kept function.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Kept {
+    /// Field indices, ascending.
+    pub fields: Vec<usize>,
+    /// (function, α), strongest |α| first.
+    pub alphas: Vec<(InteractionFn, f32)>,
+}
+
+impl Kept {
+    /// The largest |α| of its functions.
+    pub fn strength(&self) -> f32 {
+        self.alphas.iter().map(|(_, a)| a.abs()).fold(0.0, f32::max)
+    }
+}
+
+/// What a stage measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// `search interactions (order 2)`, `search embedding_dims`, `retrain`.
+    pub name: String,
+    /// Wall seconds.
+    pub seconds: f64,
+    /// Parameters of the model the stage trained.
+    pub params: usize,
+    /// Validation AUC at the end of the stage.
+    pub valid_auc: f64,
+    /// Validation log loss at the end of the stage.
+    pub valid_logloss: f64,
+    /// Training samples per second.
+    pub train_samples_per_s: f64,
+}
+
+/// Trains a model of `cfg` and returns it with its report.
+pub fn train(
+    cfg: ModelConfig,
+    seed: u64,
+    ds: &Dataset,
+    opt: &mut Optimizers,
+    o: &TrainOptions,
+    on_epoch: &mut dyn FnMut(&EpochLog),
+    prepare: impl FnOnce(&mut Model),
+) -> Result<(Model, TrainReport)> {
+    let mut m = Model::new(cfg, seed);
+    prepare(&mut m);
+    let r = fit(&mut m, ds, opt, o, |e| on_epoch(e))?;
+    Ok((m, r))
+}
+
+/// The fields with every position kept.
+pub fn full_fields(ds: &Dataset, d: usize) -> Result<Vec<FieldInfo>> {
+    crate::train::fields(ds, d)
+}
+
+/// Runs every stage of a spec and returns the architecture (written by the caller).
+pub fn pipeline(
+    spec: &crate::spec::Spec,
+    spec_text: &str,
+    progress: &crate::data::progress::Progress,
+    on_epoch: &mut dyn FnMut(&str, &EpochLog),
+) -> Result<crate::arch::Architecture> {
+    use crate::arch::*;
+    use crate::spec::InteractionFn;
+    let (ds, _) = crate::data::prepare(spec, false, progress)?;
+    let d = spec.model.embedding_dim;
+    let fields = full_fields(&ds, d)?;
+    let base_params =
+        Model::new(ModelConfig::base(&spec.model, fields.clone())?, spec.seed).num_params();
+    let mut stages = Vec::new();
+    // Stage 1 (or, without a search block, every pair with the inner product, as FM).
+    let interactions = match &spec.search_interactions {
+        Some(s) => search_interactions::run(s, &spec.model, &fields, &ds, spec.seed, on_epoch)?,
+        None => vec![search_interactions::OrderResult {
+            order: 2,
+            candidates: fields.len() * (fields.len() - 1) / 2,
+            kept: crate::model::all_pairs(fields.len())
+                .into_iter()
+                .map(|t| Kept {
+                    fields: t,
+                    alphas: vec![(InteractionFn::Inner, 1.0)],
+                })
+                .collect(),
+            record: StageRecord {
+                name: "search interactions (skipped)".into(),
+                seconds: 0.0,
+                params: 0,
+                valid_auc: f64::NAN,
+                valid_logloss: f64::NAN,
+                train_samples_per_s: 0.0,
+            },
+        }],
+    };
+    let before = interactions.first().map_or(0, |r| r.record.params);
+    stages.extend(
+        interactions
+            .iter()
+            .filter(|r| r.record.seconds > 0.0)
+            .map(|r| r.record.clone()),
+    );
+    // Stage 2.
+    let positions = match &spec.search_dims {
+        Some(dims) => {
+            let r = search_dims::run(
+                dims,
+                spec.search_interactions.as_ref(),
+                &interactions,
+                &spec.model,
+                &fields,
+                &ds,
+                spec.seed,
+                on_epoch,
+            )?;
+            stages.push(r.record.clone());
+            r.positions
+        }
+        None => vec![(0..d).collect(); fields.len()],
+    };
+    let compact: Vec<FieldInfo> = fields
+        .iter()
+        .zip(&positions)
+        .map(|(f, p)| FieldInfo {
+            positions: p.clone(),
+            ..f.clone()
+        })
+        .collect();
+    // Stage 3.
+    let (after, metrics) = match &spec.retrain {
+        Some(rt) => {
+            let (m, report, record) = retrain::run(
+                rt,
+                spec.search_interactions.as_ref(),
+                &interactions,
+                &spec.model,
+                compact.clone(),
+                &ds,
+                spec.seed,
+                on_epoch,
+            )?;
+            stages.push(record);
+            let metrics = RetrainMetrics {
+                best_epoch: report.best_epoch,
+                valid_auc: report.valid_auc,
+                valid_logloss: report.valid_logloss,
+                test_auc: report.test_auc,
+                test_logloss: report.test_logloss,
+            };
+            (m.num_params(), Some(metrics))
+        }
+        None => (
+            Model::new(
+                retrain::config(
+                    &crate::spec::Retrain {
+                        optimizer: Default::default(),
+                        mlp: vec![],
+                        epochs: 1,
+                        patience: 1,
+                    },
+                    spec.search_interactions.as_ref(),
+                    &interactions,
+                    &spec.model,
+                    compact.clone(),
+                ),
+                spec.seed,
+            )
+            .num_params(),
+            None,
+        ),
+    };
+    let names = |t: &[usize]| {
+        t.iter()
+            .map(|&i| fields[i].name.clone())
+            .collect::<Vec<_>>()
+    };
+    Ok(Architecture {
+        spec: spec.name.clone(),
+        spec_hash: crate::data::hash::Fnv::default()
+            .bytes(spec_text.as_bytes())
+            .hex(),
+        data: ds.meta.key.clone(),
+        seed: spec.seed,
+        embedding_dim: d,
+        function_wise: spec
+            .search_interactions
+            .as_ref()
+            .is_none_or(|s| s.embeddings == crate::spec::EmbeddingSharing::FunctionWise),
+        fields: compact
+            .iter()
+            .map(|f| ArchField {
+                name: f.name.clone(),
+                vocab: f.vocab,
+                dim: f.positions.len(),
+                positions: f.positions.clone(),
+            })
+            .collect(),
+        orders: interactions
+            .iter()
+            .map(|r| ArchOrder {
+                order: r.order,
+                candidates: r.candidates,
+                kept: r.kept.len(),
+                kept_pairs: r.kept.iter().map(|k| k.alphas.len()).sum(),
+            })
+            .collect(),
+        interactions: interactions
+            .iter()
+            .flat_map(|r| {
+                r.kept.iter().map(move |k| ArchInteraction {
+                    fields: names(&k.fields),
+                    order: r.order,
+                    functions: k.alphas.iter().map(|(f, _)| f.name().to_string()).collect(),
+                    alphas: k
+                        .alphas
+                        .iter()
+                        .map(|(f, a)| (f.name().to_string(), *a))
+                        .collect(),
+                })
+            })
+            .collect(),
+        params: Params {
+            base: base_params,
+            before,
+            after,
+        },
+        stages,
+        metrics: Metrics { retrain: metrics },
+    })
+}

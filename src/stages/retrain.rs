@@ -1,0 +1,91 @@
+//! Stage 3: re-train the found architecture: the kept interaction-function pairs (α kept,
+//! trained by Adam), each field's compact embedding (its kept positions only), and an MLP over
+//! the kept interactions' element-wise product vectors and the outer function's scalars, joining
+//! the logit with its own weight. Early stopping on validation AUC; evaluated on test.
+
+use super::search_interactions::{kept_orders, set_alphas, OrderResult};
+use super::{train, StageRecord};
+use crate::data::Dataset;
+use crate::model::{FieldInfo, MlpConfig, MlpInput, Model, ModelConfig, Optimizers};
+use crate::nn::Update;
+use crate::spec::{EmbeddingSharing, InteractionSearch, ModelSpec, Retrain};
+use crate::train::{EpochLog, TrainOptions, TrainReport};
+use anyhow::Result;
+use std::time::Instant;
+
+/// The re-trained model's configuration.
+pub fn config(
+    retrain: &Retrain,
+    search: Option<&InteractionSearch>,
+    interactions: &[OrderResult],
+    model: &ModelSpec,
+    fields: Vec<FieldInfo>,
+) -> ModelConfig {
+    let orders = kept_orders(interactions, Update::Adam);
+    // With no interaction kept there are no vectors to read: the MLP reads the embeddings.
+    let input = if orders.is_empty() {
+        MlpInput::Embeddings
+    } else {
+        MlpInput::InteractionVectors
+    };
+    ModelConfig {
+        fields,
+        d: model.embedding_dim,
+        function_wise: search.is_none_or(|s| s.embeddings == EmbeddingSharing::FunctionWise),
+        linear: true,
+        orders,
+        mlp: (!retrain.mlp.is_empty()).then(|| MlpConfig {
+            hidden: retrain.mlp.clone(),
+            input,
+            batch_norm: true,
+        }),
+        dim_gates: None,
+        bn_eps: search.map_or(1e-10, |s| s.bn_eps),
+        alpha_init: 1.0,
+        beta_init: 1.0,
+    }
+}
+
+/// Re-trains; returns the model, its report and the stage record.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    retrain: &Retrain,
+    search: Option<&InteractionSearch>,
+    interactions: &[OrderResult],
+    model: &ModelSpec,
+    fields: Vec<FieldInfo>,
+    ds: &Dataset,
+    seed: u64,
+    on_epoch: &mut dyn FnMut(&str, &EpochLog),
+) -> Result<(Model, TrainReport, StageRecord)> {
+    let t0 = Instant::now();
+    let cfg = config(retrain, search, interactions, model, fields);
+    let mut opt = Optimizers::new(retrain.optimizer.lr, retrain.optimizer.l2);
+    let opts = TrainOptions {
+        epochs: retrain.epochs,
+        patience: retrain.patience,
+        batch_size: model.batch_size,
+        seed: seed ^ 0x3e,
+        eval_batch: 16_384,
+        restore_best: true,
+    };
+    let name = "retrain".to_string();
+    let (m, report) = train(
+        cfg,
+        seed ^ 0x3e3e,
+        ds,
+        &mut opt,
+        &opts,
+        &mut |e| on_epoch(&name, e),
+        |m| set_alphas(m, interactions),
+    )?;
+    let record = StageRecord {
+        name,
+        seconds: t0.elapsed().as_secs_f64(),
+        params: report.params,
+        valid_auc: report.valid_auc,
+        valid_logloss: report.valid_logloss,
+        train_samples_per_s: report.train_samples_per_s,
+    };
+    Ok((m, report, record))
+}

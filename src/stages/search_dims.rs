@@ -1,0 +1,95 @@
+//! Stage 2: search embedding dimensions (EDS). The model keeps stage 1's interaction-function
+//! pairs; a gate β per (field, position), batch-normed and shared by the field's function-wise
+//! embeddings, is trained by GRDA. A field's dimension is its count of non-zero β, and the kept
+//! positions are recorded. α is frozen at its searched values or trained by Adam (never by
+//! GRDA together with β).
+
+use super::search_interactions::{kept_orders, set_alphas, OrderResult};
+use super::{train, StageRecord};
+use crate::data::Dataset;
+use crate::model::{FieldInfo, ModelConfig, Optimizers};
+use crate::nn::Update;
+use crate::spec::{AlphaDuringEds, DimSearch, EmbeddingSharing, InteractionSearch, ModelSpec};
+use crate::train::{EpochLog, TrainOptions};
+use anyhow::Result;
+use std::time::Instant;
+
+/// Kept positions per field, and what the stage measured.
+pub struct DimsResult {
+    /// Per field, the kept positions among 0..d.
+    pub positions: Vec<Vec<usize>>,
+    /// Per field and position, the final β.
+    pub betas: Vec<Vec<f32>>,
+    /// What the stage measured.
+    pub record: StageRecord,
+}
+
+/// Runs the dimension search.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    dims: &DimSearch,
+    search: Option<&InteractionSearch>,
+    interactions: &[OrderResult],
+    model: &ModelSpec,
+    fields: &[FieldInfo],
+    ds: &Dataset,
+    seed: u64,
+    on_epoch: &mut dyn FnMut(&str, &EpochLog),
+) -> Result<DimsResult> {
+    let t0 = Instant::now();
+    let d = model.embedding_dim;
+    let alpha_update = match dims.alpha {
+        AlphaDuringEds::Frozen => Update::Frozen,
+        AlphaDuringEds::Adam => Update::Adam,
+    };
+    let cfg = ModelConfig {
+        fields: fields.to_vec(),
+        d,
+        function_wise: search.is_none_or(|s| s.embeddings == EmbeddingSharing::FunctionWise),
+        linear: true,
+        orders: kept_orders(interactions, alpha_update),
+        mlp: None,
+        dim_gates: Some(Update::Grda),
+        bn_eps: dims.bn_eps,
+        alpha_init: 1.0,
+        beta_init: dims.beta_init as f32,
+    };
+    let mut opt = Optimizers::new(dims.weights.lr, dims.weights.l2);
+    opt.grda_config.insert("beta".into(), dims.optimizer);
+    let opts = TrainOptions {
+        epochs: dims.epochs,
+        patience: dims.epochs,
+        batch_size: model.batch_size,
+        seed: seed ^ 0xd1,
+        eval_batch: 16_384,
+        restore_best: false,
+    };
+    let name = "search embedding_dims".to_string();
+    let (m, report) = train(
+        cfg,
+        seed ^ 0xd1d1,
+        ds,
+        &mut opt,
+        &opts,
+        &mut |e| on_epoch(&name, e),
+        |m| set_alphas(m, interactions),
+    )?;
+    let beta = m.dim_gates[0].param.as_ref().expect("β").values();
+    let betas: Vec<Vec<f32>> = beta.chunks(d).map(<[f32]>::to_vec).collect();
+    let positions = betas
+        .iter()
+        .map(|b| (0..d).filter(|&k| b[k] != 0.0).collect())
+        .collect();
+    Ok(DimsResult {
+        positions,
+        betas,
+        record: StageRecord {
+            name,
+            seconds: t0.elapsed().as_secs_f64(),
+            params: report.params,
+            valid_auc: report.valid_auc,
+            valid_logloss: report.valid_logloss,
+            train_samples_per_s: report.train_samples_per_s,
+        },
+    })
+}
