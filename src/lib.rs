@@ -14,4 +14,5 @@ pub mod optim;
 pub mod plan;
 pub mod spec;
 pub mod stages;
+pub mod text;
 pub mod train;

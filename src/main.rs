@@ -258,14 +258,7 @@ fn run_train(spec: &aim::spec::Spec, quiet: bool) -> anyhow::Result<()> {
     let cfg = ModelConfig::base(m, aim::train::fields(&ds, m.embedding_dim)?)?;
     let mut model = Model::new(cfg, spec.seed);
     let mut opt = Optimizers::new(m.optimizer.lr, m.optimizer.l2);
-    let opts = aim::train::TrainOptions {
-        epochs: m.epochs,
-        patience: m.patience,
-        batch_size: m.batch_size,
-        seed: spec.seed,
-        eval_batch: 16_384,
-        restore_best: true,
-    };
+    let opts = aim::train::TrainOptions::for_model(m, spec.seed);
     eprintln!(
         "training {} on {} ({} rows, {} fields, {} parameters)",
         m.base.name(),

@@ -245,15 +245,7 @@ fn adam(a: &Adam) -> String {
 }
 
 fn num(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::text::thousands(n as u64)
 }
 
 fn opt<T>(x: Option<T>, f: impl Fn(T) -> String) -> String {

@@ -29,6 +29,20 @@ pub struct TrainOptions {
     pub restore_best: bool,
 }
 
+impl TrainOptions {
+    /// Training of a spec's base model: its epochs, patience and batch, with early stopping.
+    pub fn for_model(m: &crate::spec::ModelSpec, seed: u64) -> Self {
+        TrainOptions {
+            epochs: m.epochs,
+            patience: m.patience,
+            batch_size: m.batch_size,
+            seed,
+            eval_batch: 16_384,
+            restore_best: true,
+        }
+    }
+}
+
 /// One epoch's numbers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochLog {

@@ -610,14 +610,7 @@ fn deepfm_on_frappe_reaches_the_rivals_auc() {
     let m = &spec.model;
     let cfg = ModelConfig::base(m, aim::train::fields(&ds, m.embedding_dim).unwrap()).unwrap();
     let mut model = Model::new(cfg, spec.seed);
-    let o = aim::train::TrainOptions {
-        epochs: m.epochs,
-        patience: m.patience,
-        batch_size: m.batch_size,
-        seed: spec.seed,
-        eval_batch: 16_384,
-        restore_best: true,
-    };
+    let o = aim::train::TrainOptions::for_model(m, spec.seed);
     let r = aim::train::fit(
         &mut model,
         &ds,

@@ -4,6 +4,7 @@
 use super::cache::{Meta, SPLITS};
 use super::read::FieldKind;
 use super::CacheUse;
+use crate::text::thousands;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -64,18 +65,6 @@ pub fn json(meta: &Meta, dir: &Path, used: CacheUse) -> Value {
     });
     if let Some(t) = &meta.truth {
         out["truth"] = serde_json::to_value(t).expect("truth serialises");
-    }
-    out
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
     }
     out
 }

@@ -1,6 +1,6 @@
 //! The MLP: ReLU layers with optional batch norm (no affine), and a first layer that reads
-//! grouped inputs without concatenating them. A group is `(G, batch, k)` with weight `(G, k, h)`;
-//! the first layer is `Σ_groups Σ_g X_g W_g + b`, the same as a matmul of the concatenation.
+//! grouped inputs: a group is `(G, batch, k)` with weight `(G, k, h)`, and the first layer is
+//! `Σ_groups X_group W_group + b`, the same as a matmul of the concatenation of all groups.
 
 use super::gate::{batch_norm, Running};
 use super::{xavier, Backend, Param, Update, T2, T3};
@@ -141,9 +141,15 @@ impl Mlp {
         batch: usize,
         train: bool,
     ) -> Tensor<(usize,), f32, Backend, T> {
+        // Each group (G, batch, k) is laid out as (batch, G·k) and multiplied by its weight
+        // (G·k, h): the same as a matmul of the concatenation, with no (G, batch, h) intermediate
+        // (which with hundreds of interaction groups would be gigabytes).
         let mut x: Option<T2<T>> = None;
         for (xg, w) in inputs.into_iter().zip(&self.input) {
-            let part = xg.matmul(w.t3::<T>()).sum::<(usize, usize), Axis<0>>();
+            let (g, b, k) = *xg.shape();
+            let h = w.shape[2];
+            let flat: T2<T> = xg.permute::<_, Axes3<1, 0, 2>>().reshape_like(&(b, g * k));
+            let part = flat.matmul(w.t3::<T>().reshape_like(&(g * k, h)));
             x = Some(match x {
                 None => part,
                 Some(a) => a + part,

@@ -45,6 +45,20 @@ pub struct StageRecord {
     pub train_samples_per_s: f64,
 }
 
+impl StageRecord {
+    /// The record of a stage named `name` that started at `t0` and trained to `report`.
+    pub fn new(name: String, t0: std::time::Instant, report: &TrainReport) -> Self {
+        StageRecord {
+            name,
+            seconds: t0.elapsed().as_secs_f64(),
+            params: report.params,
+            valid_auc: report.valid_auc,
+            valid_logloss: report.valid_logloss,
+            train_samples_per_s: report.train_samples_per_s,
+        }
+    }
+}
+
 /// Trains a model of `cfg` and returns it with its report.
 pub fn train(
     cfg: ModelConfig,

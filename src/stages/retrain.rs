@@ -79,13 +79,6 @@ pub fn run(
         &mut |e| on_epoch(&name, e),
         |m| set_alphas(m, interactions),
     )?;
-    let record = StageRecord {
-        name,
-        seconds: t0.elapsed().as_secs_f64(),
-        params: report.params,
-        valid_auc: report.valid_auc,
-        valid_logloss: report.valid_logloss,
-        train_samples_per_s: report.train_samples_per_s,
-    };
+    let record = StageRecord::new(name, t0, &report);
     Ok((m, report, record))
 }

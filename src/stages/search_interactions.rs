@@ -214,14 +214,7 @@ pub fn run(
             order: o.order,
             candidates: candidates.len(),
             kept,
-            record: StageRecord {
-                name,
-                seconds: t0.elapsed().as_secs_f64(),
-                params: report.params,
-                valid_auc: report.valid_auc,
-                valid_logloss: report.valid_logloss,
-                train_samples_per_s: report.train_samples_per_s,
-            },
+            record: StageRecord::new(name, t0, &report),
         });
     }
     Ok(results)
