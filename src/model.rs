@@ -4,7 +4,7 @@
 //! FM, FwFM, DeepFM and IPNN are configurations of it ([`ModelConfig::base`]); the AIM stages
 //! build others (gated candidates, pruned dimensions, an MLP over interaction vectors).
 
-use crate::nn::embedding::{leaf_grad, Table};
+use crate::nn::embedding::{leaf_grad, Batch, Table};
 use crate::nn::gate::{Gate, GateKind};
 use crate::nn::interaction::{FunctionBlock, Tuples};
 use crate::nn::mlp::{Group, Mlp};
@@ -26,6 +26,8 @@ pub struct FieldInfo {
     pub vocab: usize,
     /// Kept embedding positions among 0..d (all unless the dimension search pruned some).
     pub positions: Vec<usize>,
+    /// Several values per row (embedded as the mean of their embeddings).
+    pub multi: bool,
 }
 
 /// The interactions of one order.
@@ -276,14 +278,21 @@ impl Model {
             .map(|f| (f.vocab, f.positions.clone()))
             .collect();
         let table_fns = cfg.table_functions();
+        let multi: Vec<bool> = cfg.fields.iter().map(|f| f.multi).collect();
         let tables = table_fns
             .iter()
-            .map(|_| Table::new(d, &fields, &mut rng))
+            .map(|_| {
+                let mut t = Table::new(d, &fields, &mut rng);
+                t.set_multi(&multi);
+                t
+            })
             .collect();
         let linear = cfg.linear.then(|| {
             let lin: Vec<(usize, Vec<usize>)> =
                 cfg.fields.iter().map(|f| (f.vocab, vec![0])).collect();
-            Table::new(1, &lin, &mut rng)
+            let mut t = Table::new(1, &lin, &mut rng);
+            t.set_multi(&multi);
+            t
         });
         let dim_gates = match cfg.dim_gates {
             Some(update) => table_fns
@@ -586,17 +595,17 @@ impl Model {
         logit.put_tape(tape)
     }
 
-    fn leaves(&mut self, ids: &[u32], batch: usize) -> (Vec<T2>, Option<T2>) {
+    fn leaves(&mut self, batch: &Batch) -> (Vec<T2>, Option<T2>) {
         let mut buf = std::mem::take(&mut self.buf);
         let leaves = self
             .tables
             .iter()
-            .map(|t| t.leaf(&self.dev, ids, batch, &mut buf))
+            .map(|t| t.leaf(&self.dev, batch, &mut buf))
             .collect();
         let lin = self
             .linear
             .as_ref()
-            .map(|t| t.leaf(&self.dev, ids, batch, &mut buf));
+            .map(|t| t.leaf(&self.dev, batch, &mut buf));
         self.buf = buf;
         (leaves, lin)
     }
@@ -605,12 +614,13 @@ impl Model {
     /// mean loss.
     pub fn train_step(
         &mut self,
-        ids: &[u32],
+        ids: &Batch,
         labels: &[f32],
         opt: &mut Optimizers,
     ) -> Result<f32, NonFinite> {
         let batch = labels.len();
-        let (leaves, lin) = self.leaves(ids, batch);
+        assert_eq!(batch, ids.rows, "one label per row");
+        let (leaves, lin) = self.leaves(ids);
         let grads: Grads = Gradients::leaky();
         let mut traced: Vec<T2<Tp>> = Vec::with_capacity(leaves.len());
         let mut grads = Some(grads);
@@ -629,7 +639,7 @@ impl Model {
             return Err(NonFinite(value));
         }
         let mut grads = loss.backward();
-        self.apply(&mut grads, &leaves, lin.as_ref(), ids, batch, opt);
+        self.apply(&mut grads, &leaves, lin.as_ref(), ids, opt);
         Ok(value)
     }
 
@@ -640,18 +650,17 @@ impl Model {
         grads: &mut Grads,
         leaves: &[T2],
         lin: Option<&T2>,
-        ids: &[u32],
-        batch: usize,
+        batch: &Batch,
         opt: &mut Optimizers,
     ) {
         opt.step += 1;
         for (table, leaf) in self.tables.iter_mut().zip(leaves) {
             let g = leaf_grad(grads, leaf);
-            table.adam(opt.step, opt.lr, opt.l2, ids, batch, &g);
+            table.adam(opt.step, opt.lr, opt.l2, batch, &g);
         }
         if let (Some(table), Some(leaf)) = (self.linear.as_mut(), lin) {
             let g = leaf_grad(grads, leaf);
-            table.adam(opt.step, opt.lr, 0.0, ids, batch, &g);
+            table.adam(opt.step, opt.lr, 0.0, batch, &g);
         }
         let mut params = self.params_mut();
         for p in params.iter_mut().filter(|p| p.update == Update::Grda) {
@@ -672,9 +681,9 @@ impl Model {
     }
 
     /// Click probabilities of a batch, in evaluation mode (running batch-norm statistics).
-    pub fn predict(&mut self, ids: &[u32], batch: usize) -> Vec<f32> {
-        let (leaves, lin) = self.leaves(ids, batch);
-        self.forward::<NoneTape>(leaves, lin, batch, false)
+    pub fn predict(&mut self, batch: &Batch) -> Vec<f32> {
+        let (leaves, lin) = self.leaves(batch);
+        self.forward::<NoneTape>(leaves, lin, batch.rows, false)
             .sigmoid()
             .as_vec()
     }

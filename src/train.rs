@@ -5,6 +5,7 @@ use crate::data::cache::Split;
 use crate::data::Dataset;
 use crate::metrics;
 use crate::model::{FieldInfo, Model, Optimizers};
+use crate::nn::embedding::Batch;
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -85,8 +86,8 @@ pub struct TrainReport {
 
 /// The model's view of a dataset's fields (all positions kept).
 pub fn fields(ds: &Dataset, d: usize) -> Result<Vec<FieldInfo>> {
-    if ds.meta.fields.iter().any(|f| f.column.is_none()) {
-        bail!("multi-valued fields are not supported by the engine yet (they are read and cached, but not embedded)");
+    if ds.meta.fields.is_empty() {
+        bail!("the data has no fields");
     }
     Ok(ds
         .meta
@@ -96,21 +97,47 @@ pub fn fields(ds: &Dataset, d: usize) -> Result<Vec<FieldInfo>> {
             name: f.name.clone(),
             vocab: f.vocab,
             positions: (0..d).collect(),
+            multi: f.column.is_none(),
         })
         .collect())
+}
+
+/// Fills `out` with the given rows of a split: their ids matrix and, per multi-valued field,
+/// their ragged value lists.
+pub fn fill_batch(split: &Split, rows: impl Iterator<Item = usize> + Clone, out: &mut Batch) {
+    let cols = split.ids.shape[1];
+    let ids = split.ids.data();
+    out.matrix.clear();
+    out.rows = 0;
+    out.columns = cols;
+    out.multi.resize_with(split.multi.len(), Default::default);
+    for (o, v) in out.multi.iter_mut() {
+        o.clear();
+        o.push(0);
+        v.clear();
+    }
+    for r in rows {
+        out.matrix.extend_from_slice(&ids[r * cols..(r + 1) * cols]);
+        for ((offsets, values), (o, v)) in split.multi.iter().zip(out.multi.iter_mut()) {
+            let (a, b) = (offsets.data()[r] as usize, offsets.data()[r + 1] as usize);
+            v.extend_from_slice(&values.data()[a..b]);
+            o.push(v.len() as u32);
+        }
+        out.rows += 1;
+    }
 }
 
 /// AUC, log loss and samples/s of the model on a split.
 pub fn evaluate(model: &mut Model, split: &Split, batch: usize) -> (f64, f64, f64) {
     let t0 = Instant::now();
     let rows = split.rows();
-    let cols = split.ids.shape[1];
-    let ids = split.ids.data();
     let mut probs = Vec::with_capacity(rows);
+    let mut b = Batch::default();
     let mut r = 0;
     while r < rows {
         let n = batch.min(rows - r);
-        probs.extend(model.predict(&ids[r * cols..(r + n) * cols], n));
+        fill_batch(split, r..r + n, &mut b);
+        probs.extend(model.predict(&b));
         r += n;
     }
     let secs = t0.elapsed().as_secs_f64();
@@ -132,10 +159,9 @@ pub fn fit(
     mut on_epoch: impl FnMut(&EpochLog),
 ) -> Result<TrainReport> {
     let train = &ds.splits[0];
-    let cols = train.ids.shape[1];
-    let (rows, ids, labels) = (train.rows(), train.ids.data(), train.labels.data());
+    let (rows, labels) = (train.rows(), train.labels.data());
     let mut order: Vec<u32> = (0..rows as u32).collect();
-    let mut batch_ids = Vec::with_capacity(o.batch_size * cols);
+    let mut batch_ids = Batch::default();
     let mut batch_labels = Vec::with_capacity(o.batch_size);
     let mut logs = Vec::new();
     let mut best: Option<(f64, usize, crate::model::Snapshot)> = None;
@@ -151,13 +177,9 @@ pub fn fit(
             if chunk.len() < 2 {
                 continue;
             }
-            batch_ids.clear();
+            fill_batch(train, chunk.iter().map(|&r| r as usize), &mut batch_ids);
             batch_labels.clear();
-            for &r in chunk {
-                let r = r as usize;
-                batch_ids.extend_from_slice(&ids[r * cols..(r + 1) * cols]);
-                batch_labels.push(labels[r] as f32);
-            }
+            batch_labels.extend(chunk.iter().map(|&r| labels[r as usize] as f32));
             let s0 = Instant::now();
             let loss = model.train_step(&batch_ids, &batch_labels, opt).map_err(|e| {
                 anyhow::anyhow!("the training loss became {} at epoch {epoch}, step {}: lower the learning rate", e.0, step + 1)

@@ -4,6 +4,7 @@
 
 use aim::data::progress::Progress;
 use aim::model::*;
+use aim::nn::embedding::Batch;
 use aim::nn::gate::GateKind;
 use aim::nn::{Backend, Update, T1, T2};
 use aim::spec::{BaseModel, InteractionFn, ModelSpec};
@@ -18,6 +19,7 @@ fn fields(n: usize, vocab: usize, d: usize) -> Vec<FieldInfo> {
             name: format!("f{i}"),
             vocab,
             positions: (0..d).collect(),
+            multi: false,
         })
         .collect()
 }
@@ -68,7 +70,7 @@ fn set_embeddings(m: &mut Model, value: impl Fn(usize, usize, usize) -> f32) {
 }
 
 fn logits(m: &mut Model, ids: &[u32], batch: usize) -> Vec<f32> {
-    let probs = m.predict(ids, batch);
+    let probs = m.predict(&Batch::from_matrix(ids.to_vec(), batch));
     probs.iter().map(|p| (p / (1.0 - p)).ln()).collect()
 }
 
@@ -244,12 +246,12 @@ fn gradcheck(mut m: Model, batch: usize, seed: u64) {
         .tables
         .iter()
         .map(|t| {
-            t.gather(&ids, batch, &mut buf);
+            t.gather(&Batch::from_matrix(ids.clone(), batch), &mut buf);
             buf.clone()
         })
         .collect();
     let lin: Option<Vec<f32>> = m.linear.as_ref().map(|t| {
-        t.gather(&ids, batch, &mut buf);
+        t.gather(&Batch::from_matrix(ids.clone(), batch), &mut buf);
         buf.clone()
     });
     let (d, nf) = (m.cfg.d, n);
@@ -407,7 +409,7 @@ fn sparse_adam_matches_dense_adam_on_rows_touched_every_step() {
         // every row appears, row 0 twice: its gradient is the sum of both
         let ids: Vec<u32> = vec![0, 1, 2, 0, 2];
         let g: Vec<f32> = (0..batch * d).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        table.adam(step, 0.01, 0.0, &ids, batch, &g);
+        table.adam(step, 0.01, 0.0, &Batch::from_matrix(ids.clone(), batch), &g);
         let mut summed = vec![0.0f32; vocab * d];
         for (b, &id) in ids.iter().enumerate() {
             for k in 0..d {
@@ -431,7 +433,13 @@ fn sparse_adam_leaves_untouched_rows_alone() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let mut table = aim::nn::embedding::Table::new(2, &[(4, vec![0, 1])], &mut rng);
     let before = table.weights();
-    table.adam(1, 0.1, 0.0, &[1, 1], 2, &[0.5, -0.5, 0.25, 0.25]);
+    table.adam(
+        1,
+        0.1,
+        0.0,
+        &Batch::from_matrix(vec![1, 1], 2),
+        &[0.5, -0.5, 0.25, 0.25],
+    );
     let after = table.weights();
     assert_eq!(&before[0..2], &after[0..2]);
     assert_eq!(&before[4..8], &after[4..8]);
@@ -750,11 +758,11 @@ mod shapes {
             let batch = 7;
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let ids: Vec<u32> = (0..batch * n).map(|k| rng.gen_range(0..vocabs[k % n] as u32)).collect();
-            let p = m.predict(&ids, batch);
+            let p = m.predict(&Batch::from_matrix(ids.clone(), batch));
             prop_assert_eq!(p.len(), batch);
             prop_assert!(p.iter().all(|x| x.is_finite()));
             let labels: Vec<f32> = (0..batch).map(|i| (i % 2) as f32).collect();
-            let loss = m.train_step(&ids, &labels, &mut Optimizers::new(1e-3, 0.0)).unwrap();
+            let loss = m.train_step(&Batch::from_matrix(ids.clone(), batch), &labels, &mut Optimizers::new(1e-3, 0.0)).unwrap();
             prop_assert!(loss.is_finite());
         }
     }
@@ -778,7 +786,7 @@ fn pruned_dimensions_are_zero_padded_and_have_no_parameters() {
     let mut m = Model::new(cfg, 1);
     assert_eq!(m.tables[0].num_weights(), 4 * 3 + 4 * 2);
     let mut buf = Vec::new();
-    m.tables[0].gather(&[1, 2, 3, 0, 1, 2], 2, &mut buf);
+    m.tables[0].gather(&Batch::from_matrix(vec![1, 2, 3, 0, 1, 2], 2), &mut buf);
     // field-major (fields, batch · d): field 1 keeps positions 0 and 2; field 2 keeps none.
     let f1 = &buf[6..12];
     assert!(
@@ -789,13 +797,13 @@ fn pruned_dimensions_are_zero_padded_and_have_no_parameters() {
     // a training step keeps working, and the pruned positions stay absent
     let loss = m
         .train_step(
-            &[1, 2, 3, 0, 1, 2],
+            &Batch::from_matrix(vec![1, 2, 3, 0, 1, 2], 2),
             &[1.0, 0.0],
             &mut Optimizers::new(0.01, 0.0),
         )
         .unwrap();
     assert!(loss.is_finite());
-    m.tables[0].gather(&[1, 2, 3, 0, 1, 2], 2, &mut buf);
+    m.tables[0].gather(&Batch::from_matrix(vec![1, 2, 3, 0, 1, 2], 2), &mut buf);
     assert_eq!(buf[7], 0.0);
 }
 
@@ -836,5 +844,100 @@ fn pruned_interaction_function_pairs_cost_nothing() {
             .unwrap()
             .shape,
         vec![1, 5]
+    );
+}
+
+#[test]
+fn multi_valued_fields_embed_the_mean_and_share_its_gradient() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let d = 3;
+    // one single-valued field (vocab 2) and one multi-valued field (vocab 4)
+    let mut table = aim::nn::embedding::Table::new(
+        d,
+        &[(2, (0..d).collect()), (4, (0..d).collect())],
+        &mut rng,
+    );
+    table.set_multi(&[false, true]);
+    // sample 0: values {1, 3}; sample 1: value {2}
+    let batch = Batch {
+        rows: 2,
+        columns: 1,
+        matrix: vec![0, 1],
+        multi: vec![(vec![0, 2, 3], vec![1, 3, 2])],
+    };
+    let mut buf = Vec::new();
+    table.gather(&batch, &mut buf);
+    let row = |f: usize, id: u32| table.row_weights(f, id).to_vec();
+    let (r1, r3, r2) = (row(1, 1), row(1, 3), row(1, 2));
+    for k in 0..d {
+        assert!(
+            (buf[2 * d + k] - (r1[k] + r3[k]) / 2.0).abs() < 1e-7,
+            "the mean of the values"
+        );
+        assert!((buf[2 * d + d + k] - r2[k]).abs() < 1e-7);
+    }
+    // Sparse Adam: each value gets its sample's gradient / count, as a dense Adam given that sum.
+    let dev: Backend = Default::default();
+    let before = table.weights();
+    let mut dense =
+        aim::nn::Param::new(&dev, "w", vec![before.len()], before.clone(), Update::Adam);
+    let g: Vec<f32> = (0..2 * 2 * d).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    table.adam(1, 0.01, 0.0, &batch, &g);
+    let mut want = vec![0.0f32; before.len()];
+    let at = |f: usize, id: usize| if f == 0 { id * d } else { 2 * d + id * d };
+    for k in 0..d {
+        want[at(0, 0) + k] += g[k];
+        want[at(0, 1) + k] += g[d + k];
+        want[at(1, 1) + k] += g[2 * d + k] / 2.0;
+        want[at(1, 3) + k] += g[2 * d + k] / 2.0;
+        want[at(1, 2) + k] += g[3 * d + k];
+    }
+    let gt: T1 = dev.tensor_from_vec(want, (before.len(),));
+    let mut grads = (dense.t.clone().trace(Gradients::leaky()) * gt)
+        .sum::<(), Axis<0>>()
+        .backward();
+    aim::optim::adam::Adam::new(0.01).step([&mut dense], &mut grads);
+    for (i, (a, b)) in table.weights().iter().zip(dense.values()).enumerate() {
+        assert!((a - b).abs() < 1e-6, "weight {i}: sparse {a} vs dense {b}");
+    }
+}
+
+#[test]
+fn a_model_learns_from_a_multi_valued_csv_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+    let tags = ["a", "b", "c", "d", "e", "x"];
+    let mut csv = String::from("y,color,tags\n");
+    for _ in 0..6000 {
+        let n = rng.gen_range(1..4);
+        let t: Vec<&str> = (0..n).map(|_| tags[rng.gen_range(0..tags.len())]).collect();
+        let has_x = t.contains(&"x");
+        let y = u8::from(if has_x {
+            rng.gen_bool(0.9)
+        } else {
+            rng.gen_bool(0.1)
+        });
+        csv.push_str(&format!(
+            "{y},{},{}\n",
+            ["red", "blue"][rng.gen_range(0..2)],
+            t.join("|")
+        ));
+    }
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    let text = "experiment \"m\" {\n  seed = 3\n  data {\n    format = csv\n    train = \"d.csv\"\n    label = \"y\"\n    columns {\n      color = categorical\n      tags = multi(sep = \"|\")\n    }\n  }\n  model {\n    base = fm\n    embedding_dim = 4\n    batch_size = 256\n    optimizer = adam(lr = 0.05)\n    epochs = 4\n  }\n}\n";
+    let l = aim::spec::load_source(aim::spec::Source::new(dir.path().join("m.aim"), text));
+    let spec = l.spec.unwrap();
+    let ds = aim::data::prepare(&spec, false, &Progress::hidden())
+        .unwrap()
+        .0;
+    let fields = aim::train::fields(&ds, 4).unwrap();
+    assert!(fields[1].multi && !fields[0].multi);
+    let mut m = Model::new(ModelConfig::base(&spec.model, fields).unwrap(), 3);
+    let o = aim::train::TrainOptions::for_model(&spec.model, 3);
+    let r = aim::train::fit(&mut m, &ds, &mut Optimizers::new(0.05, 0.0), &o, |_| {}).unwrap();
+    assert!(
+        r.test_auc > 0.85,
+        "the tag `x` decides the label: test AUC {}",
+        r.test_auc
     );
 }

@@ -10,6 +10,57 @@ use super::{Backend, T2};
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
+/// A batch's ids: a row-major matrix for the single-valued fields, and for each multi-valued
+/// field a ragged list (embedded as the mean of its values' embeddings).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Batch {
+    /// Samples.
+    pub rows: usize,
+    /// Columns of `matrix` (the single-valued fields).
+    pub columns: usize,
+    /// `(rows, columns)` ids.
+    pub matrix: Vec<u32>,
+    /// Per multi-valued field: offsets (`rows + 1`, from 0) and the ids.
+    pub multi: Vec<(Vec<u32>, Vec<u32>)>,
+}
+
+impl Batch {
+    /// A batch of single-valued fields only.
+    pub fn from_matrix(matrix: Vec<u32>, rows: usize) -> Self {
+        let columns = matrix.len().checked_div(rows).unwrap_or(0);
+        Batch {
+            rows,
+            columns,
+            matrix,
+            multi: vec![],
+        }
+    }
+
+    /// The (id, weight) pairs of field source `src` in sample `b`: one id of weight 1, or each
+    /// of a multi-valued field's ids with weight 1/count.
+    fn entries(&self, src: Source, b: usize, out: &mut Vec<(u32, f32)>) {
+        out.clear();
+        match src {
+            Source::Column(c) => out.push((self.matrix[b * self.columns + c], 1.0)),
+            Source::Multi(m) => {
+                let (offsets, ids) = &self.multi[m];
+                let vals = &ids[offsets[b] as usize..offsets[b + 1] as usize];
+                let w = 1.0 / vals.len().max(1) as f32;
+                out.extend(vals.iter().map(|&v| (v, w)));
+            }
+        }
+    }
+}
+
+/// Where a field's ids are in a [`Batch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A column of the matrix.
+    Column(usize),
+    /// A ragged list.
+    Multi(usize),
+}
+
 /// One field's rows in a table.
 #[derive(Clone, Debug)]
 pub struct FieldSlot {
@@ -19,6 +70,8 @@ pub struct FieldSlot {
     pub vocab: usize,
     /// Kept positions among 0..d (all of them unless the dimension search pruned some).
     pub positions: Vec<usize>,
+    /// Where its ids are in a batch.
+    pub source: Source,
 }
 
 /// An embedding table with its Adam moments, rows interleaved `[w | m | v]` so that an update
@@ -51,10 +104,12 @@ impl Table {
                 data.extend((0..w).map(|_| rng.gen_range(-a..a)));
                 data.extend(std::iter::repeat_n(0.0, 2 * w));
             }
+            let source = Source::Column(slots.len());
             slots.push(FieldSlot {
                 offset,
                 vocab: *vocab,
                 positions: positions.clone(),
+                source,
             });
             offset += vocab;
         }
@@ -65,6 +120,21 @@ impl Table {
             starts,
             data,
             touched: vec![0; rows],
+        }
+    }
+
+    /// Marks the multi-valued fields: single-valued ones take the matrix columns in order,
+    /// multi-valued ones the ragged lists in order.
+    pub fn set_multi(&mut self, multi: &[bool]) {
+        let (mut c, mut m) = (0, 0);
+        for (slot, &is_multi) in self.fields.iter_mut().zip(multi) {
+            slot.source = if is_multi {
+                m += 1;
+                Source::Multi(m - 1)
+            } else {
+                c += 1;
+                Source::Column(c - 1)
+            };
         }
     }
 
@@ -114,25 +184,28 @@ impl Table {
         &self.data[s..s + self.fields[f].positions.len()]
     }
 
-    /// Gathers a batch into the host buffer of the leaf, `(fields, batch · d)`; `ids` is
-    /// row-major `(batch, fields)`.
-    pub fn gather(&self, ids: &[u32], batch: usize, out: &mut Vec<f32>) {
-        let (n, d) = (self.fields.len(), self.d);
+    /// Gathers a batch into the host buffer of the leaf, `(fields, batch · d)`.
+    pub fn gather(&self, batch: &Batch, out: &mut Vec<f32>) {
+        let (n, d, rows) = (self.fields.len(), self.d, batch.rows);
         out.clear();
-        out.resize(n * batch * d, 0.0);
-        out.par_chunks_mut(batch * d)
+        out.resize(n * rows * d, 0.0);
+        out.par_chunks_mut((rows * d).max(1))
             .enumerate()
             .for_each(|(f, dst)| {
                 let slot = &self.fields[f];
-                for b in 0..batch {
-                    let s = self.starts[slot.offset + ids[b * n + f] as usize];
-                    let src = &self.data[s..s + slot.positions.len()];
+                let mut entries = Vec::new();
+                for b in 0..rows {
                     let row = &mut dst[b * d..(b + 1) * d];
-                    if slot.positions.len() == d {
-                        row.copy_from_slice(src);
-                    } else {
-                        for (&k, &x) in slot.positions.iter().zip(src) {
-                            row[k] = x;
+                    batch.entries(slot.source, b, &mut entries);
+                    for &(id, w) in &entries {
+                        let s = self.starts[slot.offset + id as usize];
+                        let src = &self.data[s..s + slot.positions.len()];
+                        if slot.positions.len() == d && w == 1.0 {
+                            row.copy_from_slice(src);
+                        } else {
+                            for (&k, &x) in slot.positions.iter().zip(src) {
+                                row[k] += w * x;
+                            }
                         }
                     }
                 }
@@ -140,16 +213,16 @@ impl Table {
     }
 
     /// The leaf tensor of a batch.
-    pub fn leaf(&self, dev: &Backend, ids: &[u32], batch: usize, buf: &mut Vec<f32>) -> T2 {
-        self.gather(ids, batch, buf);
-        dev.tensor_from_vec(buf.clone(), (self.fields.len(), batch * self.d))
+    pub fn leaf(&self, dev: &Backend, batch: &Batch, buf: &mut Vec<f32>) -> T2 {
+        self.gather(batch, buf);
+        dev.tensor_from_vec(buf.clone(), (self.fields.len(), batch.rows * self.d))
     }
 
     /// Lazy sparse Adam (as PyTorch's SparseAdam): sums the gradient of each touched row over
     /// the batch, then updates only those rows, with bias correction from the global step
     /// `step` (1-based). `l2` adds `l2 · w` to the gradient of every row used in the batch.
-    pub fn adam(&mut self, step: u32, lr: f32, l2: f32, ids: &[u32], batch: usize, grad: &[f32]) {
-        let (n, d) = (self.fields.len(), self.d);
+    pub fn adam(&mut self, step: u32, lr: f32, l2: f32, batch: &Batch, grad: &[f32]) {
+        let (d, rows_in_batch) = (self.d, batch.rows);
         let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
         let c1 = 1.0 / (1.0 - b1.powi(step as i32));
         let c2 = 1.0 / (1.0 - b2.powi(step as i32));
@@ -159,18 +232,25 @@ impl Table {
         let data_ptr = SyncPtr(self.data.as_mut_ptr());
         self.fields.par_iter().enumerate().for_each(|(f, slot)| {
             let w = slot.positions.len();
-            // Sum the batch's gradients per distinct row (rows repeat within a batch).
-            let mut rows: Vec<(u32, usize)> = (0..batch).map(|b| (ids[b * n + f], b)).collect();
-            rows.sort_unstable();
+            // Sum the batch's gradients per distinct row (rows repeat within a batch); a value of a
+            // multi-valued field gets its sample's gradient divided by the sample's value count.
+            let mut rows: Vec<(u32, usize, f32)> = Vec::with_capacity(rows_in_batch);
+            let mut entries = Vec::new();
+            for b in 0..rows_in_batch {
+                batch.entries(slot.source, b, &mut entries);
+                rows.extend(entries.iter().map(|&(id, w)| (id, b, w)));
+            }
+            rows.sort_unstable_by_key(|&(id, b, _)| (id, b));
             let mut i = 0;
             let mut g = vec![0.0f32; w];
             while i < rows.len() {
                 let id = rows[i].0;
                 g.iter_mut().for_each(|x| *x = 0.0);
                 while i < rows.len() && rows[i].0 == id {
-                    let gb = &grad[f * batch * d + rows[i].1 * d..][..d];
+                    let (_, b, wt) = rows[i];
+                    let gb = &grad[f * rows_in_batch * d + b * d..][..d];
                     for (x, &k) in g.iter_mut().zip(&slot.positions) {
-                        *x += gb[k];
+                        *x += wt * gb[k];
                     }
                     i += 1;
                 }
