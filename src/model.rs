@@ -67,6 +67,8 @@ pub struct MlpConfig {
     pub input: MlpInput,
     /// Batch norm (no affine) after each hidden layer.
     pub batch_norm: bool,
+    /// Dropout rate after each hidden layer (training only).
+    pub dropout: f64,
 }
 
 /// Everything that fixes a model's shape.
@@ -104,9 +106,6 @@ pub fn all_pairs(n: usize) -> Vec<Vec<usize>> {
 impl ModelConfig {
     /// The base model of a spec's `model` block over these fields.
     pub fn base(spec: &ModelSpec, fields: Vec<FieldInfo>) -> Result<Self> {
-        if spec.dropout > 0.0 {
-            bail!("`dropout` is not supported by the engine yet; remove it from the spec's `model` block");
-        }
         let pairs = OrderConfig {
             order: 2,
             functions: vec![(InteractionFn::Inner, all_pairs(fields.len()))],
@@ -119,6 +118,7 @@ impl ModelConfig {
                 hidden: spec.mlp.clone(),
                 input,
                 batch_norm: spec.batch_norm,
+                dropout: spec.dropout,
             })
         };
         let (orders, mlp, linear) = match spec.base {
@@ -392,7 +392,7 @@ impl Model {
                     }
                 }
             }
-            Mlp::new(
+            let mut mlp = Mlp::new(
                 &dev,
                 "mlp",
                 &groups,
@@ -400,7 +400,9 @@ impl Model {
                 m.batch_norm,
                 cfg.bn_eps.max(1e-5),
                 &mut rng,
-            )
+            );
+            mlp.dropout = m.dropout as f32;
+            mlp
         });
         let parts = usize::from(cfg.linear)
             + orders

@@ -371,6 +371,7 @@ fn gradients_of_gated_multi_order_model() {
         hidden: vec![6, 5],
         input: MlpInput::InteractionVectors,
         batch_norm: true,
+        dropout: 0.0,
     });
     gradcheck(Model::new(cfg, 11), 24, 1);
 }
@@ -740,6 +741,7 @@ mod shapes {
                         hidden,
                         input,
                         batch_norm: seed % 2 == 0,
+                        dropout: if seed % 3 == 0 { 0.3 } else { 0.0 },
                     });
                     (cfg, seed)
                 },
@@ -939,5 +941,52 @@ fn a_model_learns_from_a_multi_valued_csv_field() {
         r.test_auc > 0.85,
         "the tag `x` decides the label: test AUC {}",
         r.test_auc
+    );
+}
+
+#[test]
+fn dropout_is_for_training_only_and_deterministic() {
+    let spec = ModelSpec {
+        base: BaseModel::Deepfm,
+        embedding_dim: 4,
+        mlp: vec![32, 32],
+        batch_size: 8,
+        optimizer: Default::default(),
+        epochs: 1,
+        patience: 1,
+        dropout: 0.5,
+        batch_norm: false,
+    };
+    let ids: Vec<u32> = (0..8 * 3).map(|k| (k % 5) as u32).collect();
+    let b = Batch::from_matrix(ids, 8);
+    let mut with = Model::new(ModelConfig::base(&spec, fields(3, 5, 4)).unwrap(), 2);
+    let mut without = Model::new(
+        ModelConfig::base(
+            &ModelSpec {
+                dropout: 0.0,
+                ..spec.clone()
+            },
+            fields(3, 5, 4),
+        )
+        .unwrap(),
+        2,
+    );
+    // evaluation ignores dropout: the same weights give the same predictions
+    assert_eq!(with.predict(&b), without.predict(&b));
+    // training with dropout differs from without, and repeats exactly from the same seed
+    let labels = vec![1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0];
+    let l1 = with
+        .train_step(&b, &labels, &mut Optimizers::new(1e-3, 0.0))
+        .unwrap();
+    let l0 = without
+        .train_step(&b, &labels, &mut Optimizers::new(1e-3, 0.0))
+        .unwrap();
+    assert_ne!(l1, l0);
+    let mut again = Model::new(ModelConfig::base(&spec, fields(3, 5, 4)).unwrap(), 2);
+    assert_eq!(
+        again
+            .train_step(&b, &labels, &mut Optimizers::new(1e-3, 0.0))
+            .unwrap(),
+        l1
     );
 }

@@ -25,6 +25,9 @@ pub struct Mlp {
     pub biases: Vec<Param>,
     /// Batch-norm statistics per hidden layer (when enabled).
     pub norms: Option<Vec<Running>>,
+    /// Dropout rate after each hidden layer, in training only.
+    pub dropout: f32,
+    rng: rand_chacha::ChaCha8Rng,
 }
 
 impl Mlp {
@@ -84,11 +87,14 @@ impl Mlp {
             })
             .collect();
         let norms = batch_norm.then(|| hidden.iter().map(|&h| Running::new(h, eps)).collect());
+        let rng = rand::SeedableRng::seed_from_u64(rng.gen::<u64>());
         Mlp {
             input,
             layers,
             biases,
             norms,
+            dropout: 0.0,
+            rng,
         }
     }
 
@@ -124,14 +130,32 @@ impl Mlp {
         train: bool,
     ) -> T2<T> {
         let x = (x + self.bias::<T>(i, batch)).relu();
-        match &mut self.norms {
+        let x = match &mut self.norms {
             Some(n) => {
                 let h = x.shape().1;
                 batch_norm(x.reshape_like(&(1, batch, h)), &mut n[i], train)
                     .reshape_like(&(batch, h))
             }
             None => x,
+        };
+        if !train || self.dropout <= 0.0 {
+            return x;
         }
+        // Inverted dropout with a mask from the model's own seeded stream (deterministic runs).
+        use rand::Rng;
+        let shape = *x.shape();
+        let keep = 1.0 - self.dropout;
+        let mask: Vec<f32> = (0..shape.0 * shape.1)
+            .map(|_| {
+                if self.rng.gen::<f32>() < keep {
+                    1.0 / keep
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mask: T2 = x.device().tensor_from_vec(mask, shape);
+        x * mask
     }
 
     /// The output `(batch,)` for inputs matching the groups given at construction.

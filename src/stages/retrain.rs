@@ -38,6 +38,7 @@ pub fn config(
             hidden: retrain.mlp.clone(),
             input,
             batch_norm: true,
+            dropout: 0.0,
         }),
         dim_gates: None,
         bn_eps: search.map_or(1e-10, |s| s.bn_eps),
