@@ -65,6 +65,9 @@ enum Command {
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
+        /// Start over even when a checkpoint of this run exists.
+        #[arg(long)]
+        fresh: bool,
     },
     /// Prints a spec in canonical form (comments kept).
     Fmt {
@@ -87,7 +90,7 @@ const INVALID: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Train { spec, quiet } => train(&spec, quiet),
+        Command::Train { spec, quiet, fresh } => train(&spec, quiet, fresh),
         Command::Run { spec, quiet } => run(&spec, quiet),
         Command::Show { arch, json, top } => show(&arch, json, top),
         Command::Check { specs } => worst(specs.iter().map(|p| check(p))),
@@ -239,18 +242,18 @@ fn show(path: &Path, json: bool, top: usize) -> u8 {
     0
 }
 
-fn train(path: &Path, quiet: bool) -> u8 {
-    let (_, spec) = match load(path) {
+fn train(path: &Path, quiet: bool, fresh: bool) -> u8 {
+    let (loaded, spec) = match load(path) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    match run_train(&spec, quiet) {
+    match run_train(&spec, &loaded.source.text, quiet, fresh) {
         Ok(()) => 0,
         Err(e) => data_error(e),
     }
 }
 
-fn run_train(spec: &aim::spec::Spec, quiet: bool) -> anyhow::Result<()> {
+fn run_train(spec: &aim::spec::Spec, text: &str, quiet: bool, fresh: bool) -> anyhow::Result<()> {
     use aim::model::{Model, ModelConfig, Optimizers};
     let progress = aim::data::progress::Progress::new(quiet);
     let (ds, _) = aim::data::prepare(spec, false, &progress)?;
@@ -271,12 +274,33 @@ fn run_train(spec: &aim::spec::Spec, quiet: bool) -> anyhow::Result<()> {
         "{:>5} {:>11} {:>10} {:>14} {:>11} {:>8}",
         "epoch", "train loss", "valid AUC", "valid logloss", "samples/s", "seconds"
     );
-    let report = aim::train::fit(&mut model, &ds, &mut opt, &opts, |e| {
-        eprintln!(
-            "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1}",
-            e.epoch, e.train_loss, e.valid_auc, e.valid_logloss, e.samples_per_s, e.seconds
-        );
-    })?;
+    let key = aim::checkpoint::train_key(text, &ds.meta.key);
+    let ckpt = aim::checkpoint::train_path(spec);
+    let state = if fresh {
+        None
+    } else {
+        aim::checkpoint::load(&ckpt, &key, &mut model, &mut opt)?
+    };
+    if let Some(s) = &state {
+        eprintln!("resuming from epoch {} ({})", s.epochs_done, ckpt.display());
+    }
+    let report = aim::train::fit_from(
+        &mut model,
+        &ds,
+        &mut opt,
+        &opts,
+        state.unwrap_or_default(),
+        &progress,
+        |e| {
+            eprintln!(
+                "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1}",
+                e.epoch, e.train_loss, e.valid_auc, e.valid_logloss, e.samples_per_s, e.seconds
+            );
+        },
+        |m, o, s| aim::checkpoint::save(&ckpt, &key, m, o, s),
+    )?;
+    // The run finished: its checkpoint has served.
+    let _ = std::fs::remove_file(&ckpt);
     let dir = spec
         .output
         .parent()

@@ -237,8 +237,10 @@ pub struct Optimizers {
     pub l2: f32,
     /// GRDA settings per gate parameter name.
     pub grda_config: HashMap<String, crate::spec::Grda>,
-    grda: HashMap<String, Grda>,
-    step: u32,
+    /// GRDA state per gate parameter.
+    pub grda: HashMap<String, Grda>,
+    /// Steps taken (the embeddings' Adam step count).
+    pub step: u32,
 }
 
 impl Optimizers {
@@ -690,6 +692,14 @@ impl Model {
             .as_vec()
     }
 
+    /// Starts an epoch: reseeds the dropout stream from (`seed`, `epoch`), so that a run resumed
+    /// at an epoch boundary continues exactly as the uninterrupted run would.
+    pub fn start_epoch(&mut self, seed: u64, epoch: usize) {
+        if let Some(m) = &mut self.mlp {
+            m.reseed(seed ^ (epoch as u64).wrapping_mul(0xa076_1d64_78bd_642f));
+        }
+    }
+
     /// Every learned value, for restoring the best epoch: dense parameters, tables, statistics.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
@@ -727,7 +737,8 @@ impl Model {
         }
     }
 
-    fn running(&self) -> Vec<&crate::nn::gate::Running> {
+    /// Every batch norm's running statistics, in a fixed order.
+    pub fn running(&self) -> Vec<&crate::nn::gate::Running> {
         let mut out: Vec<&crate::nn::gate::Running> = self
             .dim_gates
             .iter()
@@ -742,7 +753,8 @@ impl Model {
         out
     }
 
-    fn running_mut(&mut self) -> Vec<&mut crate::nn::gate::Running> {
+    /// Every batch norm's running statistics, mutable, in the order of [`Model::running`].
+    pub fn running_mut(&mut self) -> Vec<&mut crate::nn::gate::Running> {
         let mut out: Vec<&mut crate::nn::gate::Running> = self
             .dim_gates
             .iter_mut()
@@ -806,9 +818,12 @@ impl Model {
 }
 
 /// A copy of a model's learned values.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Snapshot {
-    params: Vec<Vec<f32>>,
-    tables: Vec<Vec<f32>>,
-    running: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Dense parameters, in the order of [`Model::params`].
+    pub params: Vec<Vec<f32>>,
+    /// Table weights (embedding tables, then the linear one).
+    pub tables: Vec<Vec<f32>>,
+    /// Batch-norm statistics (mean, var), in the order of [`Model::running`].
+    pub running: Vec<(Vec<f32>, Vec<f32>)>,
 }

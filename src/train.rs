@@ -150,28 +150,94 @@ pub fn evaluate(model: &mut Model, split: &Split, batch: usize) -> (f64, f64, f6
     )
 }
 
+/// Where a training run stands between epochs: what a checkpoint must keep besides the model
+/// and optimizer state.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct FitState {
+    /// Epochs finished.
+    pub epochs_done: usize,
+    /// Their logs.
+    pub logs: Vec<EpochLog>,
+    /// Best validation AUC so far, its epoch and the model's values then.
+    pub best: Option<(f64, usize, crate::model::Snapshot)>,
+    /// Seconds spent in training steps so far.
+    pub step_secs: f64,
+    /// Rows trained on so far.
+    pub step_rows: usize,
+}
+
 /// Trains `model` on `ds`; `on_epoch` sees each epoch as it ends.
 pub fn fit(
     model: &mut Model,
     ds: &Dataset,
     opt: &mut Optimizers,
     o: &TrainOptions,
+    on_epoch: impl FnMut(&EpochLog),
+) -> Result<TrainReport> {
+    let quiet = crate::data::progress::Progress::hidden();
+    fit_from(
+        model,
+        ds,
+        opt,
+        o,
+        FitState::default(),
+        &quiet,
+        on_epoch,
+        |_, _, _| Ok(()),
+    )
+}
+
+/// Trains from `state` (a fresh one, or one a checkpoint restored together with the model and
+/// optimizer), calling `checkpoint` after every epoch and showing the steps on `progress`.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+pub fn fit_from(
+    model: &mut Model,
+    ds: &Dataset,
+    opt: &mut Optimizers,
+    o: &TrainOptions,
+    state: FitState,
+    progress: &crate::data::progress::Progress,
     mut on_epoch: impl FnMut(&EpochLog),
+    mut checkpoint: impl FnMut(&Model, &Optimizers, &FitState) -> Result<()>,
 ) -> Result<TrainReport> {
     let train = &ds.splits[0];
     let (rows, labels) = (train.rows(), train.labels.data());
     let mut order: Vec<u32> = (0..rows as u32).collect();
     let mut batch_ids = Batch::default();
     let mut batch_labels = Vec::with_capacity(o.batch_size);
-    let mut logs = Vec::new();
-    let mut best: Option<(f64, usize, crate::model::Snapshot)> = None;
-    let (mut step_secs, mut step_rows) = (0.0, 0usize);
-    for epoch in 1..=o.epochs {
+    let FitState {
+        epochs_done,
+        mut logs,
+        mut best,
+        mut step_secs,
+        mut step_rows,
+    } = state;
+    let stopped = |logs: &[EpochLog], best: &Option<(f64, usize, crate::model::Snapshot)>| {
+        // `patience` epochs since the best one: stop (as the uninterrupted run would have).
+        o.restore_best
+            && best
+                .as_ref()
+                .is_some_and(|b| logs.len() - b.1 >= o.patience)
+    };
+    for epoch in (epochs_done + 1)..=o.epochs {
+        if stopped(&logs, &best) {
+            break;
+        }
+        model.start_epoch(o.seed, epoch);
         let t0 = Instant::now();
+        // The epoch's order depends on (seed, epoch) alone, not on earlier epochs: a run resumed
+        // at an epoch boundary sees the same batches as the uninterrupted run.
+        for (i, r) in order.iter_mut().enumerate() {
+            *r = i as u32;
+        }
         order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(
             o.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9),
         ));
         let (mut loss_sum, mut seen, mut secs) = (0.0f64, 0usize, 0.0f64);
+        progress.start_steps(
+            rows.div_ceil(o.batch_size) as u64,
+            &format!("epoch {epoch}"),
+        );
         for (step, chunk) in order.chunks(o.batch_size).enumerate() {
             // A batch of one row has no batch statistics; it is left out of this epoch.
             if chunk.len() < 2 {
@@ -187,7 +253,9 @@ pub fn fit(
             secs += s0.elapsed().as_secs_f64();
             loss_sum += loss as f64 * chunk.len() as f64;
             seen += chunk.len();
+            progress.set(step as u64 + 1, seen as u64);
         }
+        progress.finish();
         step_secs += secs;
         step_rows += seen;
         let (valid_auc, valid_logloss, _) = evaluate(model, &ds.splits[1], o.eval_batch);
@@ -201,15 +269,24 @@ pub fn fit(
         };
         on_epoch(&log);
         logs.push(log);
-        if !o.restore_best {
-            continue;
-        }
-        let better = best.as_ref().is_none_or(|(auc, _, _)| valid_auc > *auc);
-        if better {
+        if o.restore_best && best.as_ref().is_none_or(|(auc, _, _)| valid_auc > *auc) {
             best = Some((valid_auc, epoch, model.snapshot()));
-        } else if epoch - best.as_ref().map_or(0, |b| b.1) >= o.patience {
-            break;
         }
+        let state = FitState {
+            epochs_done: epoch,
+            logs,
+            best,
+            step_secs,
+            step_rows,
+        };
+        checkpoint(model, opt, &state)?;
+        FitState {
+            logs,
+            best,
+            step_secs,
+            step_rows,
+            ..
+        } = state;
     }
     let best_epoch = match best {
         Some((_, epoch, snap)) => {

@@ -267,3 +267,63 @@ fn run_writes_an_architecture_that_show_prints_as_json() {
         stderr(&o)
     );
 }
+
+#[test]
+fn train_resumes_from_the_checkpoint_of_an_interrupted_run() {
+    let text = "experiment \"r\" {\n  seed = 4\n  data {\n    format = synthetic\n    rows = 6_000\n    fields = 4\n    vocab = 10\n    planted = [inner(f0, f1)]\n  }\n  model {\n    base = deepfm\n    embedding_dim = 4\n    mlp = [8]\n    batch_size = 500\n    epochs = 3\n    patience = 5\n  }\n  output = \"out/r.ron\"\n}\n";
+    let (dir, p) = temp_spec(text);
+    // An interrupted run: the library trains one epoch, checkpoints, then "crashes".
+    let l = aim::spec::load(&p).unwrap();
+    let spec = l.spec.unwrap();
+    let ds = aim::data::prepare(&spec, false, &aim::data::progress::Progress::hidden())
+        .unwrap()
+        .0;
+    let cfg =
+        aim::model::ModelConfig::base(&spec.model, aim::train::fields(&ds, 4).unwrap()).unwrap();
+    let mut model = aim::model::Model::new(cfg, spec.seed);
+    let mut opt = aim::model::Optimizers::new(spec.model.optimizer.lr, spec.model.optimizer.l2);
+    let key = aim::checkpoint::train_key(&l.source.text, &ds.meta.key);
+    let ckpt = aim::checkpoint::train_path(&spec);
+    let o = aim::train::TrainOptions::for_model(&spec.model, spec.seed);
+    let crashed = aim::train::fit_from(
+        &mut model,
+        &ds,
+        &mut opt,
+        &o,
+        Default::default(),
+        &aim::data::progress::Progress::hidden(),
+        |_| {},
+        |m, opt, s| {
+            aim::checkpoint::save(&ckpt, &key, m, opt, s)?;
+            anyhow::bail!("crash")
+        },
+    );
+    assert!(crashed.is_err() && ckpt.exists());
+
+    let resumed = aim(&["train", p.to_str().unwrap()]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    assert!(
+        stderr(&resumed).contains("resuming from epoch 1"),
+        "{}",
+        stderr(&resumed)
+    );
+    assert!(!ckpt.exists(), "a finished run removes its checkpoint");
+    let fresh = aim(&["train", p.to_str().unwrap(), "--fresh"]);
+    assert!(!stderr(&fresh).contains("resuming"));
+    let auc = |o: &Output| {
+        stdout(o)
+            .split("test AUC ")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    assert_eq!(
+        auc(&resumed),
+        auc(&fresh),
+        "the resumed run ends as the uninterrupted one"
+    );
+    drop(dir);
+}

@@ -501,7 +501,18 @@ fn fm_and_deepfm_approach_the_bayes_auc_on_planted_pairs() {
     );
     let bayes = ds.meta.bayes.as_ref().unwrap()[2].auc;
     for base in [BaseModel::Fm, BaseModel::Deepfm] {
-        let r = train_base(&ds, base, 0.01, 6);
+        let r = train_base(&ds, base, 0.005, 10);
+        let aucs: Vec<String> = r
+            .epochs
+            .iter()
+            .map(|e| format!("{:.4}", e.valid_auc))
+            .collect();
+        eprintln!(
+            "{}: test AUC {:.4}, Bayes {bayes:.4}; valid AUC by epoch {}",
+            base.name(),
+            r.test_auc,
+            aucs.join(" ")
+        );
         assert!(
             r.test_auc > bayes - 0.01,
             "{}: test AUC {:.4}, Bayes {bayes:.4}",
@@ -989,4 +1000,120 @@ fn dropout_is_for_training_only_and_deterministic() {
             .unwrap(),
         l1
     );
+}
+
+#[test]
+fn a_run_resumed_from_its_checkpoint_ends_exactly_as_the_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = synthetic_dataset(dir.path(), "inner(f0, f1), outer(f2, f3)", 12_000);
+    let deepfm = {
+        let spec = ModelSpec {
+            base: BaseModel::Deepfm,
+            embedding_dim: 4,
+            mlp: vec![16, 8],
+            batch_size: 500,
+            optimizer: Default::default(),
+            epochs: 4,
+            patience: 9,
+            dropout: 0.2,
+            batch_norm: true,
+        };
+        ModelConfig::base(&spec, aim::train::fields(&ds, 4).unwrap()).unwrap()
+    };
+    // A search model: gates by GRDA, so its state is checkpointed too.
+    let mut search = config(
+        6,
+        21,
+        4,
+        vec![OrderConfig {
+            gate_update: Update::Grda,
+            ..order(2, all_pairs(6), FNS.to_vec(), GateKind::BatchNorm)
+        }],
+    );
+    search.function_wise = true;
+    search.linear = true;
+    for cfg in [deepfm, search] {
+        let opt = || {
+            let mut o = Optimizers::new(0.005, 0.0);
+            for f in FNS {
+                o.grda_config.insert(
+                    format!("order2.{}.alpha", f.name()),
+                    aim::spec::Grda {
+                        lr: 1.0,
+                        c: 0.05,
+                        mu: 0.6,
+                    },
+                );
+            }
+            o
+        };
+        let o = aim::train::TrainOptions {
+            epochs: 4,
+            patience: 9,
+            batch_size: 500,
+            seed: 1,
+            eval_batch: 4096,
+            restore_best: true,
+        };
+        let mut m = Model::new(cfg.clone(), 3);
+        let full = aim::train::fit(&mut m, &ds, &mut opt(), &o, |_| {}).unwrap();
+
+        let path = dir.path().join("run.ckpt");
+        let mut m = Model::new(cfg.clone(), 3);
+        let crash = aim::train::fit_from(
+            &mut m,
+            &ds,
+            &mut opt(),
+            &o,
+            Default::default(),
+            &Progress::hidden(),
+            |_| {},
+            |m, opt, s| {
+                aim::checkpoint::save(&path, "key", m, opt, s)?;
+                anyhow::ensure!(
+                    s.epochs_done < 2,
+                    "simulated crash after epoch {}",
+                    s.epochs_done
+                );
+                Ok(())
+            },
+        );
+        assert!(crash
+            .unwrap_err()
+            .to_string()
+            .contains("simulated crash after epoch 2"));
+
+        let (mut m, mut opt2) = (Model::new(cfg.clone(), 99), opt());
+        assert!(
+            aim::checkpoint::load(&path, "another run", &mut m, &mut opt2)
+                .unwrap()
+                .is_none()
+        );
+        let state = aim::checkpoint::load(&path, "key", &mut m, &mut opt2)
+            .unwrap()
+            .expect("a checkpoint");
+        assert_eq!(state.epochs_done, 2);
+        let resumed = aim::train::fit_from(
+            &mut m,
+            &ds,
+            &mut opt2,
+            &o,
+            state,
+            &Progress::hidden(),
+            |_| {},
+            |_, _, _| Ok(()),
+        )
+        .unwrap();
+        let key = |r: &aim::train::TrainReport| {
+            r.epochs
+                .iter()
+                .map(|e| (e.epoch, e.train_loss, e.valid_auc, e.valid_logloss))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(key(&resumed), key(&full));
+        assert_eq!(
+            (resumed.best_epoch, resumed.test_auc, resumed.test_logloss),
+            (full.best_epoch, full.test_auc, full.test_logloss)
+        );
+    }
 }

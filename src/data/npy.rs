@@ -19,6 +19,9 @@ impl Element for u64 {
 impl Element for f32 {
     const DESCR: &'static str = "<f4";
 }
+impl Element for f64 {
+    const DESCR: &'static str = "<f8";
+}
 
 /// The header of an array of `shape`; its length is a multiple of 64 so the data is aligned.
 pub fn header<T: Element>(shape: &[usize]) -> Vec<u8> {

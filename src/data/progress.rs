@@ -49,7 +49,24 @@ impl Progress {
         *self.bar.borrow_mut() = Some(bar);
     }
 
-    /// Bytes done so far, and rows (shown as rows/s).
+    /// Starts counting towards `total` training steps.
+    pub fn start_steps(&self, total: u64, what: &str) {
+        self.started.set(Some(Instant::now()));
+        self.shown.set(false);
+        if !self.enabled {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} steps ETA {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(what.to_string());
+        *self.bar.borrow_mut() = Some(bar);
+    }
+
+    /// Bytes (or steps) done so far, and rows (shown as rows/s).
     pub fn set(&self, done: u64, rows: u64) {
         let Some(bar) = &*self.bar.borrow() else {
             return;

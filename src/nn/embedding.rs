@@ -138,6 +138,21 @@ impl Table {
         }
     }
 
+    /// The whole state (weights and Adam moments, interleaved) and each row's last update step.
+    pub fn raw(&self) -> (&[f32], &[u32]) {
+        (&self.data, &self.touched)
+    }
+
+    /// Restores what [`Table::raw`] gave.
+    pub fn set_raw(&mut self, data: &[f32], touched: &[u32]) -> anyhow::Result<()> {
+        if data.len() != self.data.len() || touched.len() != self.touched.len() {
+            anyhow::bail!("the checkpoint's embedding table does not match the model");
+        }
+        self.data.copy_from_slice(data);
+        self.touched.copy_from_slice(touched);
+        Ok(())
+    }
+
     /// Weights (not moments) of every row, field by field: what a checkpoint saves.
     pub fn weights(&self) -> Vec<f32> {
         let mut out = Vec::new();

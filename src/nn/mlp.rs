@@ -98,6 +98,11 @@ impl Mlp {
         }
     }
 
+    /// Restarts the dropout stream from `seed`.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = rand::SeedableRng::seed_from_u64(seed);
+    }
+
     /// All parameters.
     pub fn params_mut(&mut self) -> impl Iterator<Item = &mut Param> {
         self.input

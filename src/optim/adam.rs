@@ -28,6 +28,48 @@ impl Adam {
         }
     }
 
+    /// Steps taken.
+    pub fn steps(&self) -> i32 {
+        self.t
+    }
+
+    /// The first and second moments of `p`, once it has been updated.
+    pub fn moments(&self, p: &Param) -> Option<(Vec<f32>, Vec<f32>)> {
+        if self.t == 0 || p.update != Update::Adam {
+            return None;
+        }
+        Some((self.m.get(&p.t).as_vec(), self.v.get(&p.t).as_vec()))
+    }
+
+    /// Restores the step count and the moments of `params` (as [`Adam::moments`] gave them).
+    /// Needs the CPU build: the moments are written into host memory.
+    pub fn restore<'a>(
+        &mut self,
+        t: i32,
+        params: impl IntoIterator<Item = (&'a Param, (Vec<f32>, Vec<f32>))>,
+    ) -> anyhow::Result<()> {
+        self.t = t;
+        for (p, (m, v)) in params {
+            #[cfg(not(feature = "cuda"))]
+            {
+                self.m
+                    .get_or_alloc_mut(&p.t)
+                    .expect("moment storage")
+                    .copy_from_slice(&m);
+                self.v
+                    .get_or_alloc_mut(&p.t)
+                    .expect("moment storage")
+                    .copy_from_slice(&v);
+            }
+            #[cfg(feature = "cuda")]
+            {
+                let _ = (p, m, v);
+                anyhow::bail!("resuming from a checkpoint needs the CPU build");
+            }
+        }
+        Ok(())
+    }
+
     /// Changes the learning rate (the moments are kept).
     pub fn set_lr(&mut self, lr: f64) {
         self.cfg.lr = lr;

@@ -5,7 +5,7 @@
 use crate::spec::Grda as GrdaConfig;
 
 /// GRDA's state for one vector of gates.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Grda {
     cfg: GrdaConfig,
     acc: Vec<f64>,
