@@ -46,6 +46,10 @@ enum Command {
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
+        /// Rerun from this stage (earlier finished stages of the same spec and data are reused;
+        /// by default every finished stage is).
+        #[arg(long, value_enum)]
+        from: Option<aim::stages::Stage>,
     },
     /// Prints an architecture file readably, or as JSON.
     Show {
@@ -91,7 +95,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Train { spec, quiet, fresh } => train(&spec, quiet, fresh),
-        Command::Run { spec, quiet } => run(&spec, quiet),
+        Command::Run { spec, quiet, from } => run(&spec, quiet, from),
         Command::Show { arch, json, top } => show(&arch, json, top),
         Command::Check { specs } => worst(specs.iter().map(|p| check(p))),
         Command::Data {
@@ -181,7 +185,7 @@ fn data(path: &Path, json: bool, rebuild: bool, quiet: bool) -> u8 {
     }
 }
 
-fn run(path: &Path, quiet: bool) -> u8 {
+fn run(path: &Path, quiet: bool, from: Option<aim::stages::Stage>) -> u8 {
     let (loaded, spec) = match load(path) {
         Ok(x) => x,
         Err(code) => return code,
@@ -205,10 +209,11 @@ fn run(path: &Path, quiet: bool) -> u8 {
             e.epoch, e.train_loss, e.valid_auc, e.valid_logloss, e.samples_per_s, e.seconds
         );
     };
-    let arch = match aim::stages::pipeline(&spec, &loaded.source.text, &progress, &mut on_epoch) {
-        Ok(a) => a,
-        Err(e) => return data_error(e),
-    };
+    let arch =
+        match aim::stages::pipeline(&spec, &loaded.source.text, from, &progress, &mut on_epoch) {
+            Ok(a) => a,
+            Err(e) => return data_error(e),
+        };
     if let Err(e) = aim::data::cache::write_ron(&spec.output, &arch) {
         return fail(format_args!("{e:#}"));
     }

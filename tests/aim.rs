@@ -13,8 +13,16 @@ fn the_default_spec_recovers_the_planted_interactions() {
     let mut spec = l.spec.unwrap();
     let dir = tempfile::tempdir().unwrap();
     spec.data.cache = dir.path().to_path_buf();
-    let arch =
-        aim::stages::pipeline(&spec, &l.source.text, &Progress::hidden(), &mut |_, _| {}).unwrap();
+    // A fresh output folder: no finished stages of an earlier run to reuse.
+    spec.output = dir.path().join("synthetic.arch.ron");
+    let arch = aim::stages::pipeline(
+        &spec,
+        &l.source.text,
+        None,
+        &Progress::hidden(),
+        &mut |_, _| {},
+    )
+    .unwrap();
 
     let aim::spec::DataSource::Synthetic(syn) = &spec.data.source else {
         panic!("synthetic")

@@ -327,3 +327,55 @@ fn train_resumes_from_the_checkpoint_of_an_interrupted_run() {
     );
     drop(dir);
 }
+
+#[test]
+fn run_reuses_finished_stages_and_reruns_from_a_chosen_one() {
+    let (dir, p) = temp_spec(
+        "experiment \"st\" {\n  seed = 2\n  data {\n    format = synthetic\n    rows = 8_000\n    fields = 4\n    vocab = 8\n    planted = [inner(f0, f1, strength = 2.0)]\n  }\n  model {\n    embedding_dim = 4\n    batch_size = 500\n  }\n  search interactions {\n    functions = [inner]\n    optimizer = grda(lr = 1.0, c = 0.05, mu = 0.6)\n    weights = adam(lr = 0.01)\n  }\n  search embedding_dims {\n    optimizer = grda(lr = 1.0, c = 0.01, mu = 0.51)\n  }\n  retrain {\n    mlp = [8]\n    epochs = 1\n  }\n  output = \"out/st.ron\"\n}\n",
+    );
+    let spec = p.to_str().unwrap();
+    let first = aim(&["run", spec, "-q"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(!stderr(&first).contains("reusing"));
+    assert!(dir.path().join("out/st.stages.ron").exists());
+    // An interrupted run would find its finished stages: the second run reuses both searches.
+    let second = aim(&["run", spec, "-q"]);
+    assert!(
+        stderr(&second).contains("search interactions: reusing the finished stage"),
+        "{}",
+        stderr(&second)
+    );
+    assert!(stderr(&second).contains("search embedding_dims: reusing the finished stage"));
+    let arch = |o: &Output| {
+        stdout(o)
+            .lines()
+            .filter(|l| l.starts_with("  ("))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(arch(&first), arch(&second), "the same architecture");
+    // --from embedding_dims reuses stage 1 only; --from interactions reruns everything.
+    let from_dims = aim(&["run", spec, "-q", "--from", "embedding-dims"]);
+    assert!(
+        stderr(&from_dims).contains("search interactions: reusing")
+            && !stderr(&from_dims).contains("embedding_dims: reusing"),
+        "{}",
+        stderr(&from_dims)
+    );
+    let all = aim(&["run", spec, "-q", "--from", "interactions"]);
+    assert!(!stderr(&all).contains("reusing"), "{}", stderr(&all));
+    // A changed spec is another run: nothing is reused.
+    std::fs::write(
+        &p,
+        std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("seed = 2", "seed = 3"),
+    )
+    .unwrap();
+    let changed = aim(&["run", spec, "-q"]);
+    assert!(
+        !stderr(&changed).contains("reusing"),
+        "{}",
+        stderr(&changed)
+    );
+}

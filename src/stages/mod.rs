@@ -80,10 +80,61 @@ pub fn full_fields(ds: &Dataset, d: usize) -> Result<Vec<FieldInfo>> {
     crate::train::fields(ds, d)
 }
 
-/// Runs every stage of a spec and returns the architecture (written by the caller).
+/// A stage of `aim run`, for `--from`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Stage {
+    /// Stage 1: search interactions and functions.
+    Interactions,
+    /// Stage 2: search embedding dimensions.
+    EmbeddingDims,
+    /// Stage 3: re-train.
+    Retrain,
+}
+
+/// The finished stages of a run, saved beside its output so that an interrupted `aim run`
+/// resumes after the last finished stage.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Finished {
+    /// The run: a hash of the spec text and the data's cache key.
+    pub key: String,
+    /// Stage 1's result.
+    pub interactions: Option<Vec<search_interactions::OrderResult>>,
+    /// Stage 2's result.
+    pub dims: Option<search_dims::DimsResult>,
+}
+
+impl Finished {
+    /// Where a spec's finished stages are kept.
+    pub fn path(spec: &crate::spec::Spec) -> std::path::PathBuf {
+        let dir = spec
+            .output
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        dir.join(format!("{}.stages.ron", spec.name))
+    }
+
+    /// The finished stages of the run `key`, if the file holds that run's.
+    pub fn load(path: &std::path::Path, key: &str) -> Finished {
+        let found: Option<Finished> = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| ron::from_str(&t).ok());
+        match found {
+            Some(f) if f.key == key => f,
+            _ => Finished {
+                key: key.to_string(),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// Runs every stage of a spec and returns the architecture (written by the caller). Stages
+/// before `from` that a previous run of the same spec and data finished are reused.
 pub fn pipeline(
     spec: &crate::spec::Spec,
     spec_text: &str,
+    from: Option<Stage>,
     progress: &crate::data::progress::Progress,
     on_epoch: &mut dyn FnMut(&str, &EpochLog),
 ) -> Result<crate::arch::Architecture> {
@@ -94,11 +145,37 @@ pub fn pipeline(
     let fields = full_fields(&ds, d)?;
     let base_params =
         Model::new(ModelConfig::base(&spec.model, fields.clone())?, spec.seed).num_params();
+    let key = crate::data::hash::Fnv::default()
+        .str(spec_text)
+        .str(&ds.meta.key)
+        .hex();
+    let finished_path = Finished::path(spec);
+    let mut finished = Finished::load(&finished_path, &key);
+    // By default every finished stage is reused: only the re-train (never saved) runs again.
+    let from = from.unwrap_or(Stage::Retrain);
+    if from <= Stage::Interactions {
+        finished.interactions = None;
+    }
+    if from <= Stage::EmbeddingDims {
+        finished.dims = None;
+    }
     let mut stages = Vec::new();
     // Stage 1 (or, without a search block, every pair with the inner product, as FM).
-    let interactions = match &spec.search_interactions {
-        Some(s) => search_interactions::run(s, &spec.model, &fields, &ds, spec.seed, on_epoch)?,
-        None => vec![search_interactions::OrderResult {
+    let interactions = match (&spec.search_interactions, finished.interactions.clone()) {
+        (Some(_), Some(done)) => {
+            eprintln!(
+                "search interactions: reusing the finished stage ({})",
+                finished_path.display()
+            );
+            done
+        }
+        (Some(s), None) => {
+            let r = search_interactions::run(s, &spec.model, &fields, &ds, spec.seed, on_epoch)?;
+            finished.interactions = Some(r.clone());
+            crate::data::cache::write_ron(&finished_path, &finished)?;
+            r
+        }
+        (None, _) => vec![search_interactions::OrderResult {
             order: 2,
             candidates: fields.len() * (fields.len() - 1) / 2,
             kept: crate::model::all_pairs(fields.len())
@@ -126,8 +203,16 @@ pub fn pipeline(
             .map(|r| r.record.clone()),
     );
     // Stage 2.
-    let positions = match &spec.search_dims {
-        Some(dims) => {
+    let positions = match (&spec.search_dims, finished.dims.clone()) {
+        (Some(_), Some(done)) => {
+            eprintln!(
+                "search embedding_dims: reusing the finished stage ({})",
+                finished_path.display()
+            );
+            stages.push(done.record.clone());
+            done.positions
+        }
+        (Some(dims), None) => {
             let r = search_dims::run(
                 dims,
                 spec.search_interactions.as_ref(),
@@ -139,9 +224,11 @@ pub fn pipeline(
                 on_epoch,
             )?;
             stages.push(r.record.clone());
+            finished.dims = Some(r.clone());
+            crate::data::cache::write_ron(&finished_path, &finished)?;
             r.positions
         }
-        None => vec![(0..d).collect(); fields.len()],
+        (None, _) => vec![(0..d).collect(); fields.len()],
     };
     let compact: Vec<FieldInfo> = fields
         .iter()

@@ -15,6 +15,7 @@ use anyhow::Result;
 use std::time::Instant;
 
 /// Kept positions per field, and what the stage measured.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DimsResult {
     /// Per field, the kept positions among 0..d.
     pub positions: Vec<Vec<usize>>,
