@@ -70,11 +70,62 @@ pub struct RetrainMetrics {
     pub test_logloss: f64,
 }
 
+/// Test metrics over repeated re-trains (`aim run --seeds N`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedMetrics {
+    /// The seeds.
+    pub seeds: Vec<u64>,
+    /// Test AUC of each.
+    pub test_auc: Vec<f64>,
+    /// Test log loss of each.
+    pub test_logloss: Vec<f64>,
+    /// Mean and standard deviation of the test AUC.
+    pub auc: crate::stats::MeanStd,
+    /// Mean and standard deviation of the test log loss.
+    pub logloss: crate::stats::MeanStd,
+}
+
+impl SeedMetrics {
+    /// Summarises per-seed results.
+    pub fn new(seeds: Vec<u64>, test_auc: Vec<f64>, test_logloss: Vec<f64>) -> Self {
+        let (auc, logloss) = (
+            crate::stats::mean_std(&test_auc),
+            crate::stats::mean_std(&test_logloss),
+        );
+        SeedMetrics {
+            seeds,
+            test_auc,
+            test_logloss,
+            auc,
+            logloss,
+        }
+    }
+}
+
+/// A baseline trained on the same seeds, and Welch's two-tailed t-tests against it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// The base model.
+    pub base: String,
+    /// Its metrics over the seeds.
+    pub metrics: SeedMetrics,
+    /// p-value of the test AUC difference.
+    pub p_auc: f64,
+    /// p-value of the test log loss difference.
+    pub p_logloss: f64,
+}
+
 /// Metrics of the run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// The re-trained model's, when stage 3 ran.
     pub retrain: Option<RetrainMetrics>,
+    /// The re-train repeated over seeds.
+    #[serde(default)]
+    pub seeds: Option<SeedMetrics>,
+    /// A baseline over the same seeds.
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
 }
 
 /// The found architecture.
@@ -171,6 +222,25 @@ impl Architecture {
                 o,
                 "\nre-trained: test AUC {:.5}, test logloss {:.5} (best epoch {})",
                 r.test_auc, r.test_logloss, r.best_epoch
+            );
+        }
+        if let Some(s) = &self.metrics.seeds {
+            let _ = writeln!(
+                o,
+                "over {} seeds: test AUC {:.5} ± {:.5}, test logloss {:.5} ± {:.5}",
+                s.seeds.len(),
+                s.auc.mean,
+                s.auc.std,
+                s.logloss.mean,
+                s.logloss.std
+            );
+        }
+        if let Some(b) = &self.metrics.baseline {
+            let m = &b.metrics;
+            let _ = writeln!(
+                o,
+                "baseline {}: test AUC {:.5} ± {:.5}, test logloss {:.5} ± {:.5}; Welch's t-test p = {:.2e} (AUC), {:.2e} (logloss)",
+                b.base, m.auc.mean, m.auc.std, m.logloss.mean, m.logloss.std, b.p_auc, b.p_logloss
             );
         }
         o

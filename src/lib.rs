@@ -15,5 +15,6 @@ pub mod optim;
 pub mod plan;
 pub mod spec;
 pub mod stages;
+pub mod stats;
 pub mod text;
 pub mod train;

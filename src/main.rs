@@ -50,6 +50,25 @@ enum Command {
         /// by default every finished stage is).
         #[arg(long, value_enum)]
         from: Option<aim::stages::Stage>,
+        /// Repeat the re-train with this many seeds (seed, seed+1, …) and report mean ± std.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        seeds: u64,
+        /// Train this base model on the same seeds and t-test the difference.
+        #[arg(long, value_parser = ["fm", "fwfm", "deepfm", "ipnn"])]
+        baseline: Option<String>,
+    },
+    /// Re-trains another base model with the interaction-function pairs of an architecture.
+    Transfer {
+        /// The architecture file (`.ron`) that `aim run` wrote.
+        arch: PathBuf,
+        /// The spec whose data and model settings to use.
+        spec: PathBuf,
+        /// The base model to re-train.
+        #[arg(long, value_parser = ["deepfm", "ipnn"])]
+        base: String,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Prints an architecture file readably, or as JSON.
     Show {
@@ -95,8 +114,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Train { spec, quiet, fresh } => train(&spec, quiet, fresh),
-        Command::Run { spec, quiet, from } => run(&spec, quiet, from),
+        Command::Run {
+            spec,
+            quiet,
+            from,
+            seeds,
+            baseline,
+        } => run(&spec, quiet, from, seeds, baseline.as_deref()),
         Command::Show { arch, json, top } => show(&arch, json, top),
+        Command::Transfer {
+            arch,
+            spec,
+            base,
+            quiet,
+        } => transfer(&arch, &spec, &base, quiet),
         Command::Check { specs } => worst(specs.iter().map(|p| check(p))),
         Command::Data {
             spec,
@@ -185,7 +216,16 @@ fn data(path: &Path, json: bool, rebuild: bool, quiet: bool) -> u8 {
     }
 }
 
-fn run(path: &Path, quiet: bool, from: Option<aim::stages::Stage>) -> u8 {
+fn run(
+    path: &Path,
+    quiet: bool,
+    from: Option<aim::stages::Stage>,
+    seeds: u64,
+    baseline: Option<&str>,
+) -> u8 {
+    if baseline.is_some() && seeds < 2 {
+        return fail("a t-test against a baseline needs at least 2 seeds: add `--seeds 5`, say");
+    }
     let (loaded, spec) = match load(path) {
         Ok(x) => x,
         Err(code) => return code,
@@ -209,17 +249,109 @@ fn run(path: &Path, quiet: bool, from: Option<aim::stages::Stage>) -> u8 {
             e.epoch, e.train_loss, e.valid_auc, e.valid_logloss, e.samples_per_s, e.seconds
         );
     };
-    let arch =
+    let mut arch =
         match aim::stages::pipeline(&spec, &loaded.source.text, from, &progress, &mut on_epoch) {
             Ok(a) => a,
             Err(e) => return data_error(e),
         };
+    if seeds > 1 || baseline.is_some() {
+        let list: Vec<u64> = (0..seeds).map(|k| spec.seed + k).collect();
+        if !quiet {
+            eprintln!("\nrepeating the re-train with seeds {list:?}");
+        }
+        let repeated = aim::stages::retrain_seeds(&spec, &loaded.source.text, &list, &progress)
+            .and_then(|(a, l)| {
+                let mine = aim::arch::SeedMetrics::new(list.clone(), a.clone(), l.clone());
+                let base = match baseline {
+                    None => None,
+                    Some(name) => {
+                        let b = aim::spec::BaseModel::ALL
+                            .into_iter()
+                            .find(|m| m.name() == name)
+                            .expect("clap checked the name");
+                        let (ba, bl) = aim::stages::baseline_seeds(&spec, b, &list, &progress)?;
+                        Some(aim::arch::Baseline {
+                            base: name.to_string(),
+                            p_auc: aim::stats::welch_p(&a, &ba),
+                            p_logloss: aim::stats::welch_p(&l, &bl),
+                            metrics: aim::arch::SeedMetrics::new(list.clone(), ba, bl),
+                        })
+                    }
+                };
+                Ok((mine, base))
+            });
+        match repeated {
+            Ok((mine, base)) => {
+                arch.metrics.seeds = Some(mine);
+                arch.metrics.baseline = base;
+            }
+            Err(e) => return data_error(e),
+        }
+    }
     if let Err(e) = aim::data::cache::write_ron(&spec.output, &arch) {
         return fail(format_args!("{e:#}"));
     }
     println!("{}", arch.show(10));
     println!("wrote {}", spec.output.display());
     0
+}
+
+fn transfer(arch_path: &Path, path: &Path, base: &str, quiet: bool) -> u8 {
+    let (_, spec) = match load(path) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let arch: aim::arch::Architecture = match std::fs::read_to_string(arch_path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| ron::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(a) => a,
+        Err(e) => {
+            return fail(format_args!(
+                "{}: not an architecture file: {e}",
+                arch_path.display()
+            ))
+        }
+    };
+    let base = if base == "ipnn" {
+        aim::spec::BaseModel::Ipnn
+    } else {
+        aim::spec::BaseModel::Deepfm
+    };
+    let result = (|| -> anyhow::Result<aim::train::TrainReport> {
+        let progress = aim::data::progress::Progress::new(quiet);
+        let (ds, _) = aim::data::prepare(&spec, false, &progress)?;
+        let fields = aim::train::fields(&ds, spec.model.embedding_dim)?;
+        let cfg = aim::stages::transfer::config(&arch, &spec.model, base, fields)?;
+        let mut model = aim::model::Model::new(cfg, spec.seed);
+        aim::stages::transfer::set_alphas(&mut model, &arch);
+        let mut opt = aim::model::Optimizers::new(spec.model.optimizer.lr, spec.model.optimizer.l2);
+        let o = aim::train::TrainOptions::for_model(&spec.model, spec.seed);
+        aim::train::fit(&mut model, &ds, &mut opt, &o, |e| {
+            if !quiet {
+                eprintln!(
+                    "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0}",
+                    e.epoch, e.train_loss, e.valid_auc, e.valid_logloss, e.samples_per_s
+                );
+            }
+        })
+    })();
+    match result {
+        Ok(r) => {
+            println!(
+                "{} with the {} interactions of {}: best epoch {}, test AUC {:.5}, test logloss {:.5}, {} parameters",
+                base.name(),
+                arch.interactions.len(),
+                arch_path.display(),
+                r.best_epoch,
+                r.test_auc,
+                r.test_logloss,
+                r.params
+            );
+            0
+        }
+        Err(e) => data_error(e),
+    }
 }
 
 fn show(path: &Path, json: bool, top: usize) -> u8 {

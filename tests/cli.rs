@@ -379,3 +379,111 @@ fn run_reuses_finished_stages_and_reruns_from_a_chosen_one() {
         stderr(&changed)
     );
 }
+
+#[test]
+fn transfer_retrains_another_base_with_the_found_interactions() {
+    let (dir, p) = temp_spec(
+        "experiment \"tr\" {\n  seed = 5\n  data {\n    format = synthetic\n    rows = 8_000\n    fields = 5\n    vocab = 8\n    planted = [inner(f0, f1, strength = 2.0)]\n  }\n  model {\n    embedding_dim = 4\n    mlp = [8]\n    batch_size = 500\n    epochs = 2\n  }\n  search interactions {\n    functions = [inner, outer]\n    optimizer = grda(lr = 1.0, c = 0.05, mu = 0.6)\n    weights = adam(lr = 0.01)\n  }\n  retrain {\n    mlp = [8]\n    epochs = 1\n  }\n  output = \"out/tr.ron\"\n}\n",
+    );
+    assert_eq!(
+        aim(&["run", p.to_str().unwrap(), "-q"]).status.code(),
+        Some(0)
+    );
+    let arch_path = dir.path().join("out/tr.ron");
+    let arch: aim::arch::Architecture =
+        ron::from_str(&std::fs::read_to_string(&arch_path).unwrap()).unwrap();
+    for base in ["ipnn", "deepfm"] {
+        let o = aim(&[
+            "transfer",
+            arch_path.to_str().unwrap(),
+            p.to_str().unwrap(),
+            "--base",
+            base,
+            "-q",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            out.starts_with(&format!(
+                "{base} with the {} interactions of",
+                arch.interactions.len()
+            )),
+            "{out}"
+        );
+        assert!(out.contains("test AUC"), "{out}");
+    }
+    // The transferred model has one gate per found interaction-function pair.
+    let l = aim::spec::load(&p).unwrap();
+    let spec = l.spec.unwrap();
+    let ds = aim::data::prepare(&spec, false, &aim::data::progress::Progress::hidden())
+        .unwrap()
+        .0;
+    let cfg = aim::stages::transfer::config(
+        &arch,
+        &spec.model,
+        aim::spec::BaseModel::Ipnn,
+        aim::train::fields(&ds, 4).unwrap(),
+    )
+    .unwrap();
+    let pairs: usize = cfg
+        .orders
+        .iter()
+        .flat_map(|o| o.functions.iter().map(|(_, t)| t.len()))
+        .sum();
+    assert_eq!(
+        pairs,
+        arch.interactions
+            .iter()
+            .map(|i| i.functions.len())
+            .sum::<usize>()
+    );
+    let o = aim(&[
+        "transfer",
+        arch_path.to_str().unwrap(),
+        p.to_str().unwrap(),
+        "--base",
+        "fm",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "only deepfm or ipnn");
+}
+
+#[test]
+fn run_with_seeds_reports_mean_std_and_a_t_test_against_a_baseline() {
+    let (dir, p) = temp_spec(
+        "experiment \"sd\" {\n  seed = 7\n  data {\n    format = synthetic\n    rows = 8_000\n    fields = 4\n    vocab = 8\n    planted = [inner(f0, f1, strength = 2.0)]\n  }\n  model {\n    embedding_dim = 4\n    batch_size = 500\n    epochs = 2\n  }\n  search interactions {\n    functions = [inner]\n    optimizer = grda(lr = 1.0, c = 0.05, mu = 0.6)\n    weights = adam(lr = 0.01)\n  }\n  retrain {\n    mlp = [8]\n    epochs = 2\n  }\n  output = \"out/sd.ron\"\n}\n",
+    );
+    let o = aim(&[
+        "run",
+        p.to_str().unwrap(),
+        "-q",
+        "--seeds",
+        "3",
+        "--baseline",
+        "fm",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("over 3 seeds: test AUC"), "{out}");
+    assert!(
+        out.contains("baseline fm: test AUC") && out.contains("Welch's t-test p ="),
+        "{out}"
+    );
+    let arch: aim::arch::Architecture =
+        ron::from_str(&std::fs::read_to_string(dir.path().join("out/sd.ron")).unwrap()).unwrap();
+    let s = arch.metrics.seeds.unwrap();
+    assert_eq!(s.seeds, vec![7, 8, 9]);
+    assert_eq!(s.test_auc.len(), 3);
+    assert!(
+        s.test_auc.windows(2).any(|w| w[0] != w[1]),
+        "different seeds, different runs"
+    );
+    let b = arch.metrics.baseline.unwrap();
+    assert!((0.0..=1.0).contains(&b.p_auc) && (0.0..=1.0).contains(&b.p_logloss));
+    let o = aim(&["run", p.to_str().unwrap(), "-q", "--baseline", "fm"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("needs at least 2 seeds"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -4,12 +4,13 @@
 pub mod retrain;
 pub mod search_dims;
 pub mod search_interactions;
+pub mod transfer;
 
 use crate::data::Dataset;
 use crate::model::{FieldInfo, Model, ModelConfig, Optimizers};
 use crate::spec::InteractionFn;
 use crate::train::{fit, EpochLog, TrainOptions, TrainReport};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// A kept interaction: its fields and the non-zero gate of each kept function.
@@ -127,6 +128,90 @@ impl Finished {
             },
         }
     }
+}
+
+/// Re-trains the found architecture with each of `seeds` (the search stages must have finished:
+/// they are read from the saved stages) and returns each run's test AUC and log loss.
+pub fn retrain_seeds(
+    spec: &crate::spec::Spec,
+    spec_text: &str,
+    seeds: &[u64],
+    progress: &crate::data::progress::Progress,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (ds, _) = crate::data::prepare(spec, false, progress)?;
+    let retrain = spec
+        .retrain
+        .as_ref()
+        .context("`--seeds` repeats the re-train: the spec needs a `retrain` block")?;
+    let key = crate::data::hash::Fnv::default()
+        .str(spec_text)
+        .str(&ds.meta.key)
+        .hex();
+    let finished = Finished::load(&Finished::path(spec), &key);
+    let interactions = finished
+        .interactions
+        .context("`--seeds` needs the finished interaction search of this spec")?;
+    let d = spec.model.embedding_dim;
+    let fields = full_fields(&ds, d)?;
+    let positions = finished
+        .dims
+        .map_or_else(|| vec![(0..d).collect(); fields.len()], |r| r.positions);
+    let compact: Vec<FieldInfo> = fields
+        .iter()
+        .zip(&positions)
+        .map(|(f, p)| FieldInfo {
+            positions: p.clone(),
+            ..f.clone()
+        })
+        .collect();
+    let (mut aucs, mut losses) = (Vec::new(), Vec::new());
+    for &seed in seeds {
+        let (_, report, _) = retrain::run(
+            retrain,
+            spec.search_interactions.as_ref(),
+            &interactions,
+            &spec.model,
+            compact.clone(),
+            &ds,
+            seed,
+            &mut |_, _| {},
+        )?;
+        aucs.push(report.test_auc);
+        losses.push(report.test_logloss);
+    }
+    Ok((aucs, losses))
+}
+
+/// Trains `base` (the spec's model block otherwise) with each of `seeds`; returns each run's
+/// test AUC and log loss.
+pub fn baseline_seeds(
+    spec: &crate::spec::Spec,
+    base: crate::spec::BaseModel,
+    seeds: &[u64],
+    progress: &crate::data::progress::Progress,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (ds, _) = crate::data::prepare(spec, false, progress)?;
+    let model = crate::spec::ModelSpec {
+        base,
+        ..spec.model.clone()
+    };
+    let (mut aucs, mut losses) = (Vec::new(), Vec::new());
+    for &seed in seeds {
+        let cfg = ModelConfig::base(&model, full_fields(&ds, model.embedding_dim)?)?;
+        let mut opt = Optimizers::new(model.optimizer.lr, model.optimizer.l2);
+        let (_, r) = train(
+            cfg,
+            seed,
+            &ds,
+            &mut opt,
+            &TrainOptions::for_model(&model, seed),
+            &mut |_| {},
+            |_| {},
+        )?;
+        aucs.push(r.test_auc);
+        losses.push(r.test_logloss);
+    }
+    Ok((aucs, losses))
 }
 
 /// Runs every stage of a spec and returns the architecture (written by the caller). Stages
@@ -337,6 +422,10 @@ pub fn pipeline(
             after,
         },
         stages,
-        metrics: Metrics { retrain: metrics },
+        metrics: Metrics {
+            retrain: metrics,
+            seeds: None,
+            baseline: None,
+        },
     })
 }
