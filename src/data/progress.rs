@@ -32,25 +32,23 @@ impl Progress {
 
     /// Starts counting towards `total` bytes.
     pub fn start_bytes(&self, total: u64, what: &str) {
-        self.started.set(Some(Instant::now()));
-        self.shown.set(false);
-        if !self.enabled {
-            return;
-        }
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{msg:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
+        self.start(
+            total,
+            what,
+            "{msg:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
         );
-        bar.set_message(what.to_string());
-        *self.bar.borrow_mut() = Some(bar);
     }
 
     /// Starts counting towards `total` training steps.
     pub fn start_steps(&self, total: u64, what: &str) {
+        self.start(
+            total,
+            what,
+            "{msg:>10} [{bar:30}] {pos}/{len} steps ETA {eta}",
+        );
+    }
+
+    fn start(&self, total: u64, what: &str, template: &str) {
         self.started.set(Some(Instant::now()));
         self.shown.set(false);
         if !self.enabled {
@@ -58,7 +56,7 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
         bar.set_style(
-            ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} steps ETA {eta}")
+            ProgressStyle::with_template(template)
                 .expect("valid template")
                 .progress_chars("=> "),
         );

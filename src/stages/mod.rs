@@ -76,6 +76,18 @@ pub fn train(
     Ok((m, r))
 }
 
+/// The fields with only their kept positions (stage 2's result).
+pub fn compact_fields(fields: &[FieldInfo], positions: &[Vec<usize>]) -> Vec<FieldInfo> {
+    fields
+        .iter()
+        .zip(positions)
+        .map(|(f, p)| FieldInfo {
+            positions: p.clone(),
+            ..f.clone()
+        })
+        .collect()
+}
+
 /// The fields with every position kept.
 pub fn full_fields(ds: &Dataset, d: usize) -> Result<Vec<FieldInfo>> {
     crate::train::fields(ds, d)
@@ -156,14 +168,7 @@ pub fn retrain_seeds(
     let positions = finished
         .dims
         .map_or_else(|| vec![(0..d).collect(); fields.len()], |r| r.positions);
-    let compact: Vec<FieldInfo> = fields
-        .iter()
-        .zip(&positions)
-        .map(|(f, p)| FieldInfo {
-            positions: p.clone(),
-            ..f.clone()
-        })
-        .collect();
+    let compact = compact_fields(&fields, &positions);
     let (mut aucs, mut losses) = (Vec::new(), Vec::new());
     for &seed in seeds {
         let (_, report, _) = retrain::run(
@@ -315,14 +320,7 @@ pub fn pipeline(
         }
         (None, _) => vec![(0..d).collect(); fields.len()],
     };
-    let compact: Vec<FieldInfo> = fields
-        .iter()
-        .zip(&positions)
-        .map(|(f, p)| FieldInfo {
-            positions: p.clone(),
-            ..f.clone()
-        })
-        .collect();
+    let compact = compact_fields(&fields, &positions);
     // Stage 3.
     let (after, metrics) = match &spec.retrain {
         Some(rt) => {
