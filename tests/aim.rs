@@ -129,3 +129,32 @@ fn the_default_spec_recovers_the_planted_interactions() {
         r.test_auc
     );
 }
+
+#[test]
+fn a_search_interrupted_mid_stage_resumes_from_its_last_epoch() {
+    let text = "experiment \"mid\" {\n  seed = 3\n  data {\n    format = synthetic\n    rows = 8_000\n    fields = 5\n    vocab = 8\n    planted = [inner(f0, f1, strength = 2.0)]\n  }\n  model {\n    embedding_dim = 4\n    batch_size = 500\n  }\n  search interactions {\n    functions = [inner, outer]\n    optimizer = grda(lr = 1.0, c = 0.05, mu = 0.6)\n    weights = adam(lr = 0.01)\n    epochs = 3\n  }\n  search embedding_dims {\n    optimizer = grda(lr = 1.0, c = 0.01, mu = 0.51)\n  }\n  retrain {\n    mlp = [8]\n    epochs = 2\n  }\n}\n";
+    let run = |dir: &std::path::Path, crash: bool| {
+        let l = aim::spec::load_source(aim::spec::Source::new(dir.join("mid.aim"), text));
+        let spec = l.spec.unwrap();
+        let mut on_epoch = |stage: &str, e: &aim::train::EpochLog| {
+            if crash && stage == "search interactions, order 2" && e.epoch == 2 {
+                panic!("simulated crash");
+            }
+        };
+        aim::stages::pipeline(&spec, text, None, &Progress::hidden(), &mut on_epoch)
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let whole = run(a.path(), false).unwrap();
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(b.path(), true)));
+    assert!(crashed.is_err(), "the run crashed in epoch 2");
+    let ckpt = b.path().join("out/mid.stages.ckpt");
+    assert!(ckpt.exists(), "epoch 1 of the search was checkpointed");
+    let resumed = run(b.path(), false).unwrap();
+    assert!(!ckpt.exists(), "a finished stage removes its checkpoint");
+    assert_eq!(
+        resumed.interactions, whole.interactions,
+        "the same search result, α for α"
+    );
+    assert_eq!(resumed.fields, whole.fields);
+    assert_eq!(resumed.metrics.retrain, whole.metrics.retrain);
+}

@@ -9,7 +9,7 @@ pub mod transfer;
 use crate::data::Dataset;
 use crate::model::{FieldInfo, Model, ModelConfig, Optimizers};
 use crate::spec::InteractionFn;
-use crate::train::{fit, EpochLog, TrainOptions, TrainReport};
+use crate::train::{EpochLog, TrainOptions, TrainReport};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -60,19 +60,73 @@ impl StageRecord {
     }
 }
 
-/// Trains a model of `cfg` and returns it with its report.
+/// What the stages report to and where they checkpoint.
+pub struct Ctx<'a> {
+    /// Sees every epoch of every stage, with the stage's name.
+    pub on_epoch: &'a mut dyn FnMut(&str, &EpochLog),
+    /// The step progress bar.
+    pub progress: &'a crate::data::progress::Progress,
+    /// Where the stage in progress checkpoints after every epoch, and the run's key; `None`
+    /// for no checkpoints.
+    pub checkpoint: Option<(std::path::PathBuf, String)>,
+}
+
+impl Ctx<'_> {
+    /// Reports nothing and checkpoints nothing.
+    pub fn quiet(progress: &crate::data::progress::Progress) -> Ctx<'_> {
+        // A closure without captures is zero-sized: leaking it allocates nothing.
+        Ctx {
+            on_epoch: Box::leak(Box::new(|_: &str, _: &EpochLog| {})),
+            progress,
+            checkpoint: None,
+        }
+    }
+}
+
+/// Trains a model of `cfg` as the stage `name` and returns it with its report. With a
+/// checkpoint in `ctx`, the stage resumes from its last finished epoch when it was interrupted,
+/// and its checkpoint is removed when it finishes.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     cfg: ModelConfig,
     seed: u64,
     ds: &Dataset,
     opt: &mut Optimizers,
     o: &TrainOptions,
-    on_epoch: &mut dyn FnMut(&EpochLog),
+    name: &str,
+    ctx: &mut Ctx<'_>,
     prepare: impl FnOnce(&mut Model),
 ) -> Result<(Model, TrainReport)> {
     let mut m = Model::new(cfg, seed);
     prepare(&mut m);
-    let r = fit(&mut m, ds, opt, o, |e| on_epoch(e))?;
+    let ckpt = ctx
+        .checkpoint
+        .as_ref()
+        .map(|(p, k)| (p.clone(), format!("{k}/{name}")));
+    let state = match &ckpt {
+        Some((p, k)) => crate::checkpoint::load(p, k, &mut m, opt)?,
+        None => None,
+    };
+    if let Some(s) = &state {
+        eprintln!("{name}: resuming from epoch {}", s.epochs_done);
+    }
+    let on_epoch = &mut *ctx.on_epoch;
+    let r = crate::train::fit_from(
+        &mut m,
+        ds,
+        opt,
+        o,
+        state.unwrap_or_default(),
+        ctx.progress,
+        |e| on_epoch(name, e),
+        |m, opt, s| match &ckpt {
+            Some((p, k)) => crate::checkpoint::save(p, k, m, opt, s),
+            None => Ok(()),
+        },
+    )?;
+    if let Some((p, _)) = &ckpt {
+        let _ = std::fs::remove_file(p);
+    }
     Ok((m, r))
 }
 
@@ -179,7 +233,7 @@ pub fn retrain_seeds(
             compact.clone(),
             &ds,
             seed,
-            &mut |_, _| {},
+            &mut Ctx::quiet(progress),
         )?;
         aucs.push(report.test_auc);
         losses.push(report.test_logloss);
@@ -210,7 +264,8 @@ pub fn baseline_seeds(
             &ds,
             &mut opt,
             &TrainOptions::for_model(&model, seed),
-            &mut |_| {},
+            "baseline",
+            &mut Ctx::quiet(progress),
             |_| {},
         )?;
         aucs.push(r.test_auc);
@@ -249,6 +304,11 @@ pub fn pipeline(
     if from <= Stage::EmbeddingDims {
         finished.dims = None;
     }
+    let mut ctx = Ctx {
+        on_epoch,
+        progress,
+        checkpoint: Some((finished_path.with_extension("ckpt"), key.clone())),
+    };
     let mut stages = Vec::new();
     // Stage 1 (or, without a search block, every pair with the inner product, as FM).
     let interactions = match (&spec.search_interactions, finished.interactions.clone()) {
@@ -260,7 +320,7 @@ pub fn pipeline(
             done
         }
         (Some(s), None) => {
-            let r = search_interactions::run(s, &spec.model, &fields, &ds, spec.seed, on_epoch)?;
+            let r = search_interactions::run(s, &spec.model, &fields, &ds, spec.seed, &mut ctx)?;
             finished.interactions = Some(r.clone());
             crate::data::cache::write_ron(&finished_path, &finished)?;
             r
@@ -311,7 +371,7 @@ pub fn pipeline(
                 &fields,
                 &ds,
                 spec.seed,
-                on_epoch,
+                &mut ctx,
             )?;
             stages.push(r.record.clone());
             finished.dims = Some(r.clone());
@@ -332,7 +392,7 @@ pub fn pipeline(
                 compact.clone(),
                 &ds,
                 spec.seed,
-                on_epoch,
+                &mut ctx,
             )?;
             stages.push(record);
             let metrics = RetrainMetrics {

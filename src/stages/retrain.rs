@@ -4,12 +4,12 @@
 //! the logit with its own weight. Early stopping on validation AUC; evaluated on test.
 
 use super::search_interactions::{kept_orders, set_alphas, OrderResult};
-use super::{train, StageRecord};
+use super::{train, Ctx, StageRecord};
 use crate::data::Dataset;
 use crate::model::{FieldInfo, MlpConfig, MlpInput, Model, ModelConfig, Optimizers};
 use crate::nn::Update;
 use crate::spec::{EmbeddingSharing, InteractionSearch, ModelSpec, Retrain};
-use crate::train::{EpochLog, TrainOptions, TrainReport};
+use crate::train::{TrainOptions, TrainReport};
 use anyhow::Result;
 use std::time::Instant;
 
@@ -57,7 +57,7 @@ pub fn run(
     fields: Vec<FieldInfo>,
     ds: &Dataset,
     seed: u64,
-    on_epoch: &mut dyn FnMut(&str, &EpochLog),
+    ctx: &mut Ctx<'_>,
 ) -> Result<(Model, TrainReport, StageRecord)> {
     let t0 = Instant::now();
     let cfg = config(retrain, search, interactions, model, fields);
@@ -71,15 +71,9 @@ pub fn run(
         restore_best: true,
     };
     let name = "retrain".to_string();
-    let (m, report) = train(
-        cfg,
-        seed ^ 0x3e3e,
-        ds,
-        &mut opt,
-        &opts,
-        &mut |e| on_epoch(&name, e),
-        |m| set_alphas(m, interactions),
-    )?;
+    let (m, report) = train(cfg, seed ^ 0x3e3e, ds, &mut opt, &opts, &name, ctx, |m| {
+        set_alphas(m, interactions)
+    })?;
     let record = StageRecord::new(name, t0, &report);
     Ok((m, report, record))
 }

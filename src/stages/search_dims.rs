@@ -5,12 +5,12 @@
 //! GRDA together with β).
 
 use super::search_interactions::{kept_orders, set_alphas, OrderResult};
-use super::{train, StageRecord};
+use super::{train, Ctx, StageRecord};
 use crate::data::Dataset;
 use crate::model::{FieldInfo, ModelConfig, Optimizers};
 use crate::nn::Update;
 use crate::spec::{AlphaDuringEds, DimSearch, EmbeddingSharing, InteractionSearch, ModelSpec};
-use crate::train::{EpochLog, TrainOptions};
+use crate::train::TrainOptions;
 use anyhow::Result;
 use std::time::Instant;
 
@@ -35,7 +35,7 @@ pub fn run(
     fields: &[FieldInfo],
     ds: &Dataset,
     seed: u64,
-    on_epoch: &mut dyn FnMut(&str, &EpochLog),
+    ctx: &mut Ctx<'_>,
 ) -> Result<DimsResult> {
     let t0 = Instant::now();
     let d = model.embedding_dim;
@@ -66,15 +66,9 @@ pub fn run(
         restore_best: false,
     };
     let name = "search embedding_dims".to_string();
-    let (m, report) = train(
-        cfg,
-        seed ^ 0xd1d1,
-        ds,
-        &mut opt,
-        &opts,
-        &mut |e| on_epoch(&name, e),
-        |m| set_alphas(m, interactions),
-    )?;
+    let (m, report) = train(cfg, seed ^ 0xd1d1, ds, &mut opt, &opts, &name, ctx, |m| {
+        set_alphas(m, interactions)
+    })?;
     let beta = m.dim_gates[0].param.as_ref().expect("β").values();
     let betas: Vec<Vec<f32>> = beta.chunks(d).map(<[f32]>::to_vec).collect();
     let positions = betas

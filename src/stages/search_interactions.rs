@@ -4,13 +4,13 @@
 //! pool built from the top-k order-(p−1) interactions, each combined with every other field
 //! (Algorithm 1), with the lower orders' kept pairs in the model.
 
-use super::{train, Kept, StageRecord};
+use super::{train, Ctx, Kept, StageRecord};
 use crate::data::Dataset;
 use crate::model::{all_pairs, FieldInfo, ModelConfig, Optimizers, OrderConfig};
 use crate::nn::gate::GateKind;
 use crate::nn::Update;
 use crate::spec::{EmbeddingSharing, InteractionSearch, ModelSpec};
-use crate::train::{EpochLog, TrainOptions};
+use crate::train::TrainOptions;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -119,7 +119,7 @@ pub fn run(
     fields: &[FieldInfo],
     ds: &Dataset,
     seed: u64,
-    on_epoch: &mut dyn FnMut(&str, &EpochLog),
+    ctx: &mut Ctx<'_>,
 ) -> Result<Vec<OrderResult>> {
     let n = fields.len();
     let top_k = search.top_k.unwrap_or(n / 2).max(1);
@@ -178,7 +178,8 @@ pub fn run(
             ds,
             &mut opt,
             &opts,
-            &mut |e| on_epoch(&name, e),
+            &name,
+            ctx,
             |m| set_alphas(m, &prev),
         )?;
         // Read the gates of this order: a tuple is kept when any of its functions' α is non-zero.
