@@ -778,3 +778,24 @@ fn synthetic_data_is_deterministic() {
     let (c, _) = prep(&other).unwrap();
     assert_ne!(c.splits[0].labels.data(), &labels[..]);
 }
+
+#[test]
+fn an_unwritable_cache_is_a_clear_error_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "f.libfm", b"1 1:1 2:1\n0 3:1 2:1\n1 1:1 4:1\n0 3:1 4:1\n1 1:1 2:1\n0 3:1 2:1\n1 1:1 4:1\n0 3:1 4:1\n1 1:1 2:1\n0 3:1 2:1\n");
+    // A regular file where the cache folder should be: nothing can be created under it (this
+    // fails for root too, unlike permission bits).
+    let blocker = write(dir.path(), "blocker", b"not a folder");
+    let mut spec = spec_in(dir.path(), "format = libfm\ntrain = \"f.libfm\"");
+    spec.data.cache = blocker.join("cache");
+    let e = err(&spec);
+    assert!(
+        e.contains("cannot create the cache folder") && e.contains("blocker"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read(&blocker).unwrap(),
+        b"not a folder",
+        "nothing was written"
+    );
+}
