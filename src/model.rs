@@ -672,11 +672,12 @@ impl Model {
                 .grda_config
                 .get(&p.name)
                 .unwrap_or_else(|| panic!("no GRDA settings for {}", p.name));
-            let init = p.values();
+            // The gates' values are read only when GRDA starts (its accumulator begins there), not
+            // on every step.
             let state = opt
                 .grda
                 .entry(p.name.clone())
-                .or_insert_with(|| Grda::new(cfg, &init));
+                .or_insert_with(|| Grda::new(cfg, &p.values()));
             let g = grads.get(&p.t).as_vec();
             let new = state.step(&g);
             p.set(&new);
