@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod bench;
 pub mod checkpoint;
 pub mod data;
 pub mod metrics;

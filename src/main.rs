@@ -92,6 +92,39 @@ enum Command {
         #[arg(long)]
         fresh: bool,
     },
+    /// Times training and inference of a model on synthetic rows (samples/s, peak memory).
+    Bench {
+        /// Which model.
+        #[arg(long, value_enum, default_value = "deepfm")]
+        model: aim::bench::BenchModel,
+        /// Fields.
+        #[arg(long, default_value_t = 39)]
+        fields: usize,
+        /// Total vocabulary, split evenly across the fields.
+        #[arg(long, default_value_t = 1_000_000)]
+        vocab: usize,
+        /// Embedding length.
+        #[arg(long, short, default_value_t = 16)]
+        d: usize,
+        /// MLP hidden widths, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "400,400,400")]
+        mlp: Vec<usize>,
+        /// Rows per step.
+        #[arg(long, default_value_t = 2000)]
+        batch: usize,
+        /// Threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Untimed steps first.
+        #[arg(long, default_value_t = 5)]
+        warmup: usize,
+        /// Timed steps.
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Prints a spec in canonical form (comments kept).
     Fmt {
         /// Spec files (`.aim`).
@@ -109,6 +142,35 @@ enum Command {
 /// Exit codes: 0 success, 1 a failure other than an invalid spec, 2 an invalid spec.
 const FAILURE: u8 = 1;
 const INVALID: u8 = 2;
+
+fn bench(o: aim::bench::BenchOptions, json: bool) -> u8 {
+    match aim::bench::run(&o) {
+        Ok(r) if json => {
+            println!("{}", serde_json::to_string(&r).expect("serialisable"));
+            0
+        }
+        Ok(r) => {
+            println!(
+                "{:?}: {} fields, vocabulary {}, d = {}, batch {}, {} threads, {} timed steps",
+                o.model, o.fields, o.vocab, o.d, o.batch, o.threads, o.steps
+            );
+            println!(
+                "train      {:>9.0} samples/s  ({:.1} ms/step, waited {:.1} ms for data in all)",
+                r.train_samples_per_s, r.train_step_ms, r.data_wait_ms
+            );
+            println!("inference  {:>9.0} samples/s", r.infer_samples_per_s);
+            println!(
+                "memory     {:>9.0} MiB peak RSS ({:.0} MiB parameters + Adam moments, {} parameters)",
+                r.peak_rss_mb, r.state_mb, r.params
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            FAILURE
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -128,6 +190,32 @@ fn main() -> ExitCode {
             base,
             quiet,
         } => transfer(&arch, &spec, &base, quiet),
+        Command::Bench {
+            model,
+            fields,
+            vocab,
+            d,
+            mlp,
+            batch,
+            threads,
+            warmup,
+            steps,
+            json,
+        } => bench(
+            aim::bench::BenchOptions {
+                model,
+                fields,
+                vocab,
+                d,
+                mlp,
+                batch,
+                threads,
+                warmup,
+                steps,
+                ..Default::default()
+            },
+            json,
+        ),
         Command::Check { specs } => worst(specs.iter().map(|p| check(p))),
         Command::Data {
             spec,

@@ -509,17 +509,13 @@ impl Model {
                 .into_iter()
                 .zip(self.dim_gates.iter_mut())
                 .map(|(e, g)| {
-                    let x = crate::nn::gate::batch_norm(
+                    crate::nn::gate::gated_batch_norm(
                         e.reshape_like(&(n, batch, d)),
+                        beta.as_ref().map(|b| b.retaped::<T>()),
                         g.running.as_mut().expect("β is batch-normed"),
                         train,
-                    );
-                    let b = beta
-                        .as_ref()
-                        .expect("β")
-                        .retaped::<T>()
-                        .broadcast_like::<_, Axis<1>>(&(n, batch, d));
-                    (x * b).reshape_like(&(n, batch * d))
+                    )
+                    .reshape_like(&(n, batch * d))
                 })
                 .collect()
         };
@@ -551,7 +547,13 @@ impl Model {
             let mut sum: Option<T1<T>> = None;
             for b in &mut o.blocks {
                 let p = b.tuples.len();
-                let (out, prod) = b.function.forward(&b.tuples, &leaves[b.table], batch, d);
+                let (out, prod) = b.function.forward(
+                    &b.tuples,
+                    &leaves[b.table],
+                    batch,
+                    d,
+                    vectors == Some(MlpInput::InteractionVectors),
+                );
                 match vectors {
                     Some(MlpInput::EmbeddingsAndProducts) => {
                         mlp_inputs.push(out.retaped::<T>().reshape_like(&(p, batch, 1)))
@@ -563,8 +565,7 @@ impl Model {
                     _ => {}
                 }
                 if o.to_logit {
-                    let g = b.gate.forward(out.reshape_like(&(p, batch, 1)), train);
-                    let s = g.sum::<(usize,), Axes2<0, 2>>();
+                    let s = b.gate.forward_sum(out.reshape_like(&(p, batch, 1)), train);
                     sum = Some(match sum {
                         None => s,
                         Some(a) => a + s,

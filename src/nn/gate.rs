@@ -6,7 +6,7 @@
 //! below PyTorch's 1e-5, and with that ε the normaliser would not normalise (nor would the gates
 //! ever move).
 
-use super::{Backend, Param, T3};
+use super::{Backend, Param, T1, T2, T3};
 use dfdx::prelude::*;
 
 /// How a block of outputs `(groups, batch, width)` is gated.
@@ -90,6 +90,29 @@ pub fn batch_norm<T: Tape<f32, Backend> + Merge<T>>(
     }
 }
 
+/// Batch norm (no affine) of `x` `(groups, batch, width)` times `gate` `(groups, width)` when
+/// given: the fused CPU kernel, or on CUDA the generic composition.
+pub fn gated_batch_norm<T: Tape<f32, Backend> + Merge<T>>(
+    x: T3<T>,
+    gate: Option<T2<T>>,
+    running: &mut Running,
+    train: bool,
+) -> T3<T> {
+    #[cfg(not(feature = "cuda"))]
+    {
+        super::kernels::gated_bn(x, gate, running, train)
+    }
+    #[cfg(feature = "cuda")]
+    {
+        let shape = *x.shape();
+        let y = batch_norm(x, running, train);
+        match gate {
+            Some(a) => y * a.broadcast_like::<_, Axis<1>>(&shape),
+            None => y,
+        }
+    }
+}
+
 /// A gate over outputs `(groups, batch, width)`: its parameter has shape `(groups, width)`.
 pub struct Gate {
     /// How it gates.
@@ -128,8 +151,26 @@ impl Gate {
         }
     }
 
+    /// Applies the gate to `x` (groups, batch, width) and sums over groups and width: `(batch,)`.
+    pub fn forward_sum<T: Tape<f32, Backend> + Merge<T>>(
+        &mut self,
+        x: T3<T>,
+        train: bool,
+    ) -> T1<T> {
+        #[cfg(not(feature = "cuda"))]
+        if let Some(r) = &mut self.running {
+            let gate = self.param.as_ref().map(|p| p.t2::<T>());
+            return super::kernels::gated_bn_sum(x, gate, r, train);
+        }
+        self.forward(x, train).sum::<(usize,), Axes2<0, 2>>()
+    }
+
     /// Applies the gate to `x` (groups, batch, width).
     pub fn forward<T: Tape<f32, Backend> + Merge<T>>(&mut self, x: T3<T>, train: bool) -> T3<T> {
+        if let Some(r) = &mut self.running {
+            let gate = self.param.as_ref().map(|p| p.t2::<T>());
+            return gated_batch_norm(x, gate, r, train);
+        }
         let shape = *x.shape();
         let x = match &mut self.running {
             Some(r) => batch_norm(x, r, train),

@@ -30,6 +30,9 @@ pub struct Tuples {
     pub tuples: Vec<Vec<usize>>,
     /// Per position q: the q-th field of every tuple.
     pub idx: Vec<Idx>,
+    /// The tuples as the CPU kernels read them.
+    #[cfg(not(feature = "cuda"))]
+    pub flat: super::kernels::FlatTuples,
 }
 
 impl Tuples {
@@ -46,7 +49,13 @@ impl Tuples {
                 dev.tensor_from_vec(v, (n,))
             })
             .collect();
-        Tuples { order, tuples, idx }
+        Tuples {
+            order,
+            #[cfg(not(feature = "cuda"))]
+            flat: super::kernels::FlatTuples::new(order, &tuples),
+            tuples,
+            idx,
+        }
     }
 
     /// Number of tuples.
@@ -121,11 +130,42 @@ impl FunctionBlock {
         FunctionBlock { function, kernel }
     }
 
-    /// The function's value for every tuple and sample `(P, batch)`, carrying the tape, and (for
-    /// the functions that have one) a tape-less copy of the element-wise product vectors
-    /// `(P, batch, d)` it summed. The value must reach the loss (or its tape be merged into it):
-    /// the ops that made both are on its tape.
+    /// The function's value for every tuple and sample `(P, batch)`, carrying the tape, and (when
+    /// `vectors`, for the functions that have them) a tape-less copy of the element-wise product
+    /// vectors `(P, batch, d)` it summed. The value must reach the loss (or its tape be merged
+    /// into it): the ops that made both are on its tape. Runs the fused CPU kernel
+    /// ([`super::kernels::interact`]), or on CUDA the generic composition.
     pub fn forward<T: Tape<f32, Backend> + Merge<T>>(
+        &self,
+        tuples: &Tuples,
+        e: &T2<T>,
+        batch: usize,
+        d: usize,
+        vectors: bool,
+    ) -> (T2<T>, Option<T3<T>>) {
+        #[cfg(not(feature = "cuda"))]
+        {
+            super::kernels::interact(
+                e.retaped::<T>(),
+                &tuples.flat,
+                self.function,
+                self.kernel.as_ref().map(|k| k.t2::<T>()),
+                batch,
+                d,
+                vectors,
+            )
+        }
+        #[cfg(feature = "cuda")]
+        {
+            let (out, v) = self.forward_generic(tuples, e, batch, d);
+            (out, v.filter(|_| vectors))
+        }
+    }
+
+    /// [`FunctionBlock::forward`] as a composition of dfdx's generic ops (always returning the
+    /// vectors where the function has them): the CUDA path, and the reference the kernels are
+    /// tested against.
+    pub fn forward_generic<T: Tape<f32, Backend> + Merge<T>>(
         &self,
         tuples: &Tuples,
         e: &T2<T>,

@@ -2,7 +2,7 @@
 //! grouped inputs: a group is `(G, batch, k)` with weight `(G, k, h)`, and the first layer is
 //! `Σ_groups X_group W_group + b`, the same as a matmul of the concatenation of all groups.
 
-use super::gate::{batch_norm, Running};
+use super::gate::{gated_batch_norm, Running};
 use super::{xavier, Backend, Param, Update, T2, T3};
 use dfdx::prelude::*;
 
@@ -138,7 +138,7 @@ impl Mlp {
         let x = match &mut self.norms {
             Some(n) => {
                 let h = x.shape().1;
-                batch_norm(x.reshape_like(&(1, batch, h)), &mut n[i], train)
+                gated_batch_norm(x.reshape_like(&(1, batch, h)), None, &mut n[i], train)
                     .reshape_like(&(batch, h))
             }
             None => x,

@@ -4,6 +4,8 @@
 pub mod embedding;
 pub mod gate;
 pub mod interaction;
+#[cfg(not(feature = "cuda"))]
+pub mod kernels;
 pub mod mlp;
 
 use dfdx::prelude::*;
