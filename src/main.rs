@@ -173,6 +173,7 @@ fn bench(o: aim::bench::BenchOptions, json: bool) -> u8 {
 }
 
 fn main() -> ExitCode {
+    aim::tune_allocator();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Train { spec, quiet, fresh } => train(&spec, quiet, fresh),

@@ -208,19 +208,29 @@ impl Table {
             .enumerate()
             .for_each(|(f, dst)| {
                 let slot = &self.fields[f];
+                let width = slot.positions.len();
+                if let (Source::Column(c), true) = (slot.source, width == d) {
+                    // The common case, a single-valued field at full width: a straight copy,
+                    // fetching rows a few samples ahead (they are scattered over the table).
+                    let col = |b: usize| batch.matrix[b * batch.columns + c] as usize;
+                    for b in 0..rows {
+                        if b + PREFETCH < rows {
+                            prefetch(&self.data, self.starts[slot.offset + col(b + PREFETCH)], d);
+                        }
+                        let s = self.starts[slot.offset + col(b)];
+                        dst[b * d..(b + 1) * d].copy_from_slice(&self.data[s..s + d]);
+                    }
+                    return;
+                }
                 let mut entries = Vec::new();
                 for b in 0..rows {
                     let row = &mut dst[b * d..(b + 1) * d];
                     batch.entries(slot.source, b, &mut entries);
                     for &(id, w) in &entries {
                         let s = self.starts[slot.offset + id as usize];
-                        let src = &self.data[s..s + slot.positions.len()];
-                        if slot.positions.len() == d && w == 1.0 {
-                            row.copy_from_slice(src);
-                        } else {
-                            for (&k, &x) in slot.positions.iter().zip(src) {
-                                row[k] += w * x;
-                            }
+                        let src = &self.data[s..s + width];
+                        for (&k, &x) in slot.positions.iter().zip(src) {
+                            row[k] += w * x;
                         }
                     }
                 }
@@ -228,9 +238,10 @@ impl Table {
     }
 
     /// The leaf tensor of a batch.
-    pub fn leaf(&self, dev: &Backend, batch: &Batch, buf: &mut Vec<f32>) -> T2 {
-        self.gather(batch, buf);
-        dev.tensor_from_vec(buf.clone(), (self.fields.len(), batch.rows * self.d))
+    pub fn leaf(&self, dev: &Backend, batch: &Batch) -> T2 {
+        let mut buf = Vec::new();
+        self.gather(batch, &mut buf);
+        dev.tensor_from_vec(buf, (self.fields.len(), batch.rows * self.d))
     }
 
     /// Lazy sparse Adam (as PyTorch's SparseAdam): sums the gradient of each touched row over
@@ -239,14 +250,17 @@ impl Table {
     pub fn adam(&mut self, step: u32, lr: f32, l2: f32, batch: &Batch, grad: &[f32]) {
         let (d, rows_in_batch) = (self.d, batch.rows);
         let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
-        let c1 = 1.0 / (1.0 - b1.powi(step as i32));
-        let c2 = 1.0 / (1.0 - b2.powi(step as i32));
+        // As PyTorch: w −= (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε).
+        let step_size = lr / (1.0 - b1.powi(step as i32));
+        let inv_sqrt_c2 = 1.0 / (1.0 - b2.powi(step as i32)).sqrt();
         // Per field in parallel: each field's rows are disjoint from the others'.
         let starts = &self.starts;
         let touched_ptr = SyncPtr(self.touched.as_mut_ptr());
         let data_ptr = SyncPtr(self.data.as_mut_ptr());
+        let data_len = self.data.len();
         self.fields.par_iter().enumerate().for_each(|(f, slot)| {
             let w = slot.positions.len();
+            let full = w == d;
             // Sum the batch's gradients per distinct row (rows repeat within a batch); a value of a
             // multi-valued field gets its sample's gradient divided by the sample's value count.
             let mut rows: Vec<(u32, usize, f32)> = Vec::with_capacity(rows_in_batch);
@@ -260,16 +274,26 @@ impl Table {
             let mut g = vec![0.0f32; w];
             while i < rows.len() {
                 let id = rows[i].0;
+                if i + PREFETCH < rows.len() {
+                    let r = slot.offset + rows[i + PREFETCH].0 as usize;
+                    // SAFETY: a read hint only; the row is inside the table.
+                    unsafe { prefetch_ptr(data_ptr.get().add(starts[r]), 3 * w) };
+                }
                 g.iter_mut().for_each(|x| *x = 0.0);
                 while i < rows.len() && rows[i].0 == id {
                     let (_, b, wt) = rows[i];
                     let gb = &grad[f * rows_in_batch * d + b * d..][..d];
-                    for (x, &k) in g.iter_mut().zip(&slot.positions) {
-                        *x += wt * gb[k];
+                    if full {
+                        g.iter_mut().zip(gb).for_each(|(x, &y)| *x += wt * y);
+                    } else {
+                        for (x, &k) in g.iter_mut().zip(&slot.positions) {
+                            *x += wt * gb[k];
+                        }
                     }
                     i += 1;
                 }
                 let r = slot.offset + id as usize;
+                debug_assert!(starts[r] + 3 * w <= data_len);
                 // SAFETY: row r belongs to field f only, and each field is handled by one task.
                 let (row, touched) = unsafe {
                     (
@@ -284,11 +308,39 @@ impl Table {
                     let gk = g[k] + l2 * wt[k];
                     m[k] = b1 * m[k] + (1.0 - b1) * gk;
                     v[k] = b2 * v[k] + (1.0 - b2) * gk * gk;
-                    wt[k] -= lr * (m[k] * c1) / ((v[k] * c2).sqrt() + eps);
+                    wt[k] -= step_size * m[k] / (v[k].sqrt() * inv_sqrt_c2 + eps);
                 }
             }
         });
     }
+}
+
+/// How many rows ahead the gather and the update fetch: the rows are scattered over the table,
+/// and each is a cache miss the hardware prefetcher cannot predict.
+const PREFETCH: usize = 8;
+
+/// Hints that `data[start .. start + len]` is about to be read.
+#[inline]
+fn prefetch(data: &[f32], start: usize, len: usize) {
+    debug_assert!(start + len <= data.len());
+    // SAFETY: a hint only, and the range is inside `data`.
+    unsafe { prefetch_ptr(data.as_ptr().add(start), len) }
+}
+
+/// Hints that `len` values from `p` are about to be read (a no-op off x86-64).
+#[inline]
+unsafe fn prefetch_ptr(p: *const f32, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let mut k = 0;
+        while k < len {
+            _mm_prefetch::<_MM_HINT_T0>(p.add(k) as *const i8);
+            k += 16;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, len);
 }
 
 /// A raw pointer shared between tasks that write disjoint parts of one buffer.
@@ -303,7 +355,14 @@ impl<T> SyncPtr<T> {
     }
 }
 
-/// Reads a leaf's gradient back to the host.
-pub fn leaf_grad(grads: &super::Grads, leaf: &T2) -> Vec<f32> {
-    grads.get(leaf).as_vec()
+/// Calls `f` with a leaf's gradient on the host (borrowed on the CPU, copied from CUDA).
+pub fn with_leaf_grad<R>(grads: &mut super::Grads, leaf: &T2, f: impl FnOnce(&[f32]) -> R) -> R {
+    #[cfg(not(feature = "cuda"))]
+    {
+        f(grads.get_or_alloc_mut(leaf).expect("gradient storage"))
+    }
+    #[cfg(feature = "cuda")]
+    {
+        f(&grads.get(leaf).as_vec())
+    }
 }

@@ -135,6 +135,17 @@ impl Mlp {
         train: bool,
     ) -> T2<T> {
         let x = (x + self.bias::<T>(i, batch)).relu();
+        self.after_relu(x, i, batch, train)
+    }
+
+    /// Hidden layer i's batch norm and dropout, after its ReLU.
+    fn after_relu<T: Tape<f32, Backend> + Merge<T>>(
+        &mut self,
+        x: T2<T>,
+        i: usize,
+        batch: usize,
+        train: bool,
+    ) -> T2<T> {
         let x = match &mut self.norms {
             Some(n) => {
                 let h = x.shape().1;
@@ -163,8 +174,52 @@ impl Mlp {
         x * mask
     }
 
-    /// The output `(batch,)` for inputs matching the groups given at construction.
+    /// The output `(batch,)` for inputs matching the groups given at construction: on the CPU
+    /// through the fused layer kernels ([`super::kernels::dense`]), on CUDA as
+    /// [`Mlp::forward_generic`].
     pub fn forward<T: Tape<f32, Backend> + Merge<T>>(
+        &mut self,
+        inputs: Vec<T3<T>>,
+        batch: usize,
+        train: bool,
+    ) -> Tensor<(usize,), f32, Backend, T> {
+        #[cfg(not(feature = "cuda"))]
+        {
+            use super::kernels::{dense, flatten_groups};
+            let first: Vec<(T2<T>, T2<T>)> = inputs
+                .into_iter()
+                .zip(&self.input)
+                .map(|(xg, w)| {
+                    let (g, _, k) = *xg.shape();
+                    let h = w.shape[2];
+                    (flatten_groups(xg), w.t3::<T>().reshape_like(&(g * k, h)))
+                })
+                .collect();
+            let mut x = dense(first, Some(self.biases[0].t2::<T>()), true);
+            x = self.after_relu(x, 0, batch, train);
+            let n = self.layers.len();
+            for i in 0..n {
+                let hidden = i + 1 < n;
+                let y = dense(
+                    vec![(x, self.layers[i].t2::<T>())],
+                    Some(self.biases[i + 1].t2::<T>()),
+                    hidden,
+                );
+                x = if hidden {
+                    self.after_relu(y, i + 1, batch, train)
+                } else {
+                    y
+                };
+            }
+            x.reshape_like(&(batch,))
+        }
+        #[cfg(feature = "cuda")]
+        self.forward_generic(inputs, batch, train)
+    }
+
+    /// [`Mlp::forward`] as a composition of dfdx's generic ops: the CUDA path, and the reference
+    /// the kernels are tested against.
+    pub fn forward_generic<T: Tape<f32, Backend> + Merge<T>>(
         &mut self,
         inputs: Vec<T3<T>>,
         batch: usize,

@@ -1,0 +1,285 @@
+//! Batch norm without affine, times a gate, optionally summed: α and β gates, the MLP's norm.
+
+use super::{add_into, ranges, CHUNK};
+use crate::nn::gate::Running;
+use crate::nn::{Backend, T1, T2, T3};
+use dfdx::prelude::*;
+use rayon::prelude::*;
+
+/// What a gated batch norm returns.
+enum BnOut {
+    /// Normalised and gated, `(groups, batch, width)`.
+    Full,
+    /// Summed over groups and width, `(batch,)`.
+    Sum,
+}
+
+/// Batch norm without affine over axis 1 of `x` `(groups, batch, width)`, times the gate
+/// `(groups, width)` when given: what [`super::gate::batch_norm`] followed by a gate computes.
+pub fn gated_bn<T: Tape<f32, Backend> + Merge<T>>(
+    x: T3<T>,
+    gate: Option<T2<T>>,
+    running: &mut Running,
+    train: bool,
+) -> T3<T> {
+    let shape = *x.shape();
+    let (y, _) = bn(x, gate, running, train, BnOut::Full);
+    y.expect("full output").reshape_like(&shape)
+}
+
+/// [`gated_bn`] summed over groups and width: `(batch,)`, without the `(groups, batch, width)`
+/// intermediate.
+pub fn gated_bn_sum<T: Tape<f32, Backend> + Merge<T>>(
+    x: T3<T>,
+    gate: Option<T2<T>>,
+    running: &mut Running,
+    train: bool,
+) -> T1<T> {
+    bn(x, gate, running, train, BnOut::Sum)
+        .1
+        .expect("summed output")
+}
+
+#[allow(clippy::type_complexity)]
+fn bn<T: Tape<f32, Backend> + Merge<T>>(
+    x: T3<T>,
+    gate: Option<T2<T>>,
+    running: &mut Running,
+    train: bool,
+    what: BnOut,
+) -> (Option<T1<T>>, Option<T1<T>>) {
+    let dev = x.device().clone();
+    let (g, b, w) = *x.shape();
+    let (x, mut tape) = x.split_tape();
+    let gate = gate.map(|a| {
+        let (a, t) = a.split_tape();
+        tape = std::mem::take(&mut tape).merge(t);
+        a
+    });
+    let xv = x.as_vec();
+    let av = gate.as_ref().map(|a| a.as_vec());
+    let channels = g * w;
+    // Per channel: mean and 1/std (the batch's in training, the running ones in evaluation).
+    let stats: Vec<(f32, f32, f32)> = (0..channels)
+        .into_par_iter()
+        .with_min_len(8)
+        .map(|c| {
+            let (gi, wi) = (c / w, c % w);
+            let base = gi * b * w + wi;
+            if train {
+                let mut s = 0.0f32;
+                for k in 0..b {
+                    s += xv[base + k * w];
+                }
+                let mean = s / b as f32;
+                let mut v = 0.0f32;
+                for k in 0..b {
+                    let z = xv[base + k * w] - mean;
+                    v += z * z;
+                }
+                let var = v / b as f32;
+                (mean, 1.0 / (var + running.eps as f32).sqrt(), var)
+            } else {
+                let inv = 1.0 / ((running.var[c] as f64 + running.eps).sqrt() as f32);
+                (running.mean[c], inv, 0.0)
+            }
+        })
+        .collect();
+    if train {
+        let unbias = if b > 1 {
+            b as f32 / (b - 1) as f32
+        } else {
+            1.0
+        };
+        for (c, &(mean, _, var)) in stats.iter().enumerate() {
+            running.mean[c] += running.momentum * (mean - running.mean[c]);
+            running.var[c] += running.momentum * (var * unbias - running.var[c]);
+        }
+    }
+    // x̂, in x's layout.
+    let mut xhat = vec![0.0f32; xv.len()];
+    xhat.par_chunks_mut(b * w)
+        .zip(xv.par_chunks(b * w))
+        .enumerate()
+        .for_each(|(gi, (h, x))| {
+            for k in 0..b {
+                for wi in 0..w {
+                    let (mean, inv, _) = stats[gi * w + wi];
+                    h[k * w + wi] = (x[k * w + wi] - mean) * inv;
+                }
+            }
+        });
+    let gate_of = |c: usize| av.as_ref().map_or(1.0, |a| a[c]);
+    let inv: Vec<f32> = stats.iter().map(|s| s.1).collect();
+    let full = matches!(what, BnOut::Full);
+    let out: Vec<f32> = if full {
+        let mut y = xhat.clone();
+        if let Some(a) = &av {
+            y.par_chunks_mut(b * w).enumerate().for_each(|(gi, y)| {
+                for k in 0..b {
+                    for wi in 0..w {
+                        y[k * w + wi] *= a[gi * w + wi];
+                    }
+                }
+            });
+        }
+        y
+    } else {
+        ranges(b, CHUNK)
+            .into_par_iter()
+            .flat_map_iter(|(b0, b1)| {
+                let xhat = &xhat;
+                (b0..b1).map(move |k| {
+                    let mut s = 0.0f32;
+                    for c in 0..channels {
+                        let (gi, wi) = (c / w, c % w);
+                        s += gate_of(c) * xhat[gi * b * w + k * w + wi];
+                    }
+                    s
+                })
+            })
+            .collect()
+    };
+    let n = out.len();
+    let y: T1 = dev.tensor_from_vec(out, (n,));
+    let y_c = y.clone();
+    tape.add_backward_op(move |grads| {
+        let gy = grads.get_or_alloc_mut(&y_c)?.to_vec();
+        // Per channel: gx̂ = gy·a; ga = Σ_b gy·x̂; in training
+        // gx = inv·(gx̂ − mean(gx̂) − x̂·mean(gx̂·x̂)), in evaluation gx = inv·gx̂.
+        let per: Vec<(Vec<f32>, f32)> = (0..channels)
+            .into_par_iter()
+            .with_min_len(8)
+            .map(|c| {
+                let (gi, wi) = (c / w, c % w);
+                let a = av.as_ref().map_or(1.0, |a| a[c]);
+                let idx = |k: usize| gi * b * w + k * w + wi;
+                let dy = |k: usize| if full { gy[idx(k)] } else { gy[k] };
+                let mut ga = 0.0f32;
+                let (mut s1, mut s2) = (0.0f32, 0.0f32);
+                for k in 0..b {
+                    let (d, h) = (dy(k), xhat[idx(k)]);
+                    ga += d * h;
+                    s1 += d * a;
+                    s2 += d * a * h;
+                }
+                let (m1, m2) = (s1 / b as f32, s2 / b as f32);
+                let gx: Vec<f32> = (0..b)
+                    .map(|k| {
+                        let gh = dy(k) * a;
+                        if train {
+                            inv[c] * (gh - m1 - xhat[idx(k)] * m2)
+                        } else {
+                            inv[c] * gh
+                        }
+                    })
+                    .collect();
+                (gx, ga)
+            })
+            .collect();
+        let mut gx = vec![0.0f32; g * b * w];
+        for (c, (col, _)) in per.iter().enumerate() {
+            let (gi, wi) = (c / w, c % w);
+            for (k, v) in col.iter().enumerate() {
+                gx[gi * b * w + k * w + wi] = *v;
+            }
+        }
+        add_into(grads.get_or_alloc_mut(&x)?, &gx);
+        if let Some(a) = &gate {
+            let ga: Vec<f32> = per.iter().map(|p| p.1).collect();
+            add_into(grads.get_or_alloc_mut(a)?, &ga);
+        }
+        Ok(())
+    });
+    let y = y.put_tape(tape);
+    if full {
+        (Some(y), None)
+    } else {
+        (None, Some(y))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::gate::batch_norm;
+    use crate::nn::{Grads, Tp};
+    use rand::{Rng, SeedableRng};
+
+    fn rand_vec(rng: &mut impl Rng, n: usize, a: f32) -> Vec<f32> {
+        (0..n).map(|_| rng.gen_range(-a..a)).collect()
+    }
+
+    fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= tol * (1.0 + y.abs()),
+                "{what}[{i}]: kernel {x} vs generic {y}"
+            );
+        }
+    }
+
+    /// The gated batch norm matches batch_norm × gate (and its sum), in training and evaluation,
+    /// with and without a gate, at width 1 (α) and width > 1 (β, the MLP's).
+    #[test]
+    fn gated_batch_norm_matches_the_generic_composition() {
+        let dev: Backend = Default::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for (g, b, w) in [(7, 90, 1), (3, 70, 4), (1, 65, 9)] {
+            for train in [true, false] {
+                for gated in [true, false] {
+                    for sum in [true, false] {
+                        let xv: Vec<f32> = (0..g * b * w)
+                            .map(|i| rng.gen_range(-1.0..1.0) * (1 + i % 3) as f32 + 0.3)
+                            .collect();
+                        let x: T3 = dev.tensor_from_vec(xv, (g, b, w));
+                        let a: T2 = dev.tensor_from_vec(rand_vec(&mut rng, g * w, 2.0), (g, w));
+                        let r: T3 =
+                            dev.tensor_from_vec(rand_vec(&mut rng, g * b * w, 1.0), (g, b, w));
+                        let rs: T1 = dev.tensor_from_vec(rand_vec(&mut rng, b, 1.0), (b,));
+                        let mut start = Running::new(g * w, 1e-5);
+                        start.mean = rand_vec(&mut rng, g * w, 0.5);
+                        start.var = (0..g * w).map(|_| rng.gen_range(0.5..2.0)).collect();
+                        let run = |custom: bool| {
+                            let mut run = start.clone();
+                            let xt = x.clone().trace(Grads::leaky());
+                            let at = gated.then(|| a.retaped::<Tp>());
+                            let loss = if custom {
+                                if sum {
+                                    (gated_bn_sum(xt, at, &mut run, train) * rs.clone())
+                                        .sum::<(), _>()
+                                } else {
+                                    (gated_bn(xt, at, &mut run, train) * r.clone()).sum::<(), _>()
+                                }
+                            } else {
+                                let y = batch_norm(xt, &mut run, train);
+                                let y = match at {
+                                    Some(a) => y * a.broadcast_like::<_, Axis<1>>(&(g, b, w)),
+                                    None => y,
+                                };
+                                if sum {
+                                    (y.sum::<(usize,), Axes2<0, 2>>() * rs.clone()).sum::<(), _>()
+                                } else {
+                                    (y * r.clone()).sum::<(), _>()
+                                }
+                            };
+                            let value = loss.array();
+                            let gr = loss.backward();
+                            let ga = if gated { gr.get(&a).as_vec() } else { vec![] };
+                            (value, gr.get(&x).as_vec(), ga, run.mean, run.var)
+                        };
+                        let c = run(true);
+                        let q = run(false);
+                        let what = format!("({g},{b},{w}) train {train} gated {gated} sum {sum}");
+                        close(&[c.0], &[q.0], 1e-4, &format!("{what} loss"));
+                        close(&c.1, &q.1, 1e-3, &format!("{what} d/dx"));
+                        close(&c.2, &q.2, 1e-3, &format!("{what} d/da"));
+                        close(&c.3, &q.3, 1e-5, &format!("{what} running mean"));
+                        close(&c.4, &q.4, 1e-5, &format!("{what} running var"));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The MLP's layers: `relu?(Σ_i x_i · w_i + b)` on gemm's AVX-512 kernels, with the bias and
+//! the ReLU fused into the product's pass, and the grouped input's layout change.
+
+use super::{grad_read_write, ranges, sum_partials, SyncPtr, CHUNK};
+use crate::nn::{Backend, T2, T3};
+use dfdx::prelude::*;
+use rayon::prelude::*;
+
+/// A row-major matrix view for gemm: `(rows, cols)` at `ptr`, transposed when `t`.
+#[derive(Clone, Copy)]
+struct View {
+    ptr: *const f32,
+    rows: usize,
+    cols: usize,
+    t: bool,
+}
+
+impl View {
+    fn of(v: &[f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(v.len(), rows * cols, "matrix size");
+        View {
+            ptr: v.as_ptr(),
+            rows,
+            cols,
+            t: false,
+        }
+    }
+
+    fn t(self) -> Self {
+        View { t: !self.t, ..self }
+    }
+
+    /// (rows, cols, column stride, row stride) as seen.
+    fn seen(self) -> (usize, usize, isize, isize) {
+        if self.t {
+            (self.cols, self.rows, self.cols as isize, 1)
+        } else {
+            (self.rows, self.cols, 1, self.cols as isize)
+        }
+    }
+}
+
+/// `dst (m, n) = (accumulate ? dst : 0) + a · b`, on the current rayon pool's threads.
+fn gemm(dst: &mut [f32], accumulate: bool, a: View, b: View) {
+    let (m, k, a_cs, a_rs) = a.seen();
+    let (k2, n, b_cs, b_rs) = b.seen();
+    assert_eq!(k, k2, "inner dimensions");
+    assert_eq!(dst.len(), m * n, "output size");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst.fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: the views and `dst` were checked against their shapes above; `dst` does not alias
+    // the inputs (it is a distinct, exclusively borrowed buffer).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.ptr,
+            a_cs,
+            a_rs,
+            b.ptr,
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(rayon::current_num_threads()),
+        );
+    }
+}
+
+/// `relu?(Σ_i x_i · w_i + b)` with x_i `(m, k_i)`, w_i `(k_i, n)` and b `(1, n)`: one MLP layer
+/// (several inputs for a first layer that reads input groups with their own weights).
+pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
+    inputs: Vec<(T2<T>, T2<T>)>,
+    bias: Option<T2<T>>,
+    relu: bool,
+) -> T2<T> {
+    assert!(!inputs.is_empty(), "a layer has an input");
+    let dev = inputs[0].0.device().clone();
+    let m = inputs[0].0.shape().0;
+    let n = inputs[0].1.shape().1;
+    let mut tape = T::default();
+    let mut take = |t: T2<T>| {
+        let (t, tp) = t.split_tape();
+        tape = std::mem::take(&mut tape).merge(tp);
+        t
+    };
+    let pairs: Vec<(T2, T2)> = inputs
+        .into_iter()
+        .map(|(x, w)| (take(x), take(w)))
+        .collect();
+    let bias = bias.map(&mut take);
+    let host: Vec<(Vec<f32>, Vec<f32>, usize)> = pairs
+        .iter()
+        .map(|(x, w)| {
+            assert_eq!(x.shape().0, m, "inputs share the batch");
+            assert_eq!(x.shape().1, w.shape().0, "input and weight agree");
+            assert_eq!(w.shape().1, n, "weights share the output width");
+            (x.as_vec(), w.as_vec(), x.shape().1)
+        })
+        .collect();
+    let bv = bias.as_ref().map(|b| b.as_vec());
+    let mut y = vec![0.0f32; m * n];
+    for (i, (xv, wv, k)) in host.iter().enumerate() {
+        gemm(&mut y, i > 0, View::of(xv, m, *k), View::of(wv, *k, n));
+    }
+    if bv.is_some() || relu {
+        y.par_chunks_mut(n * CHUNK).for_each(|rows| {
+            for row in rows.chunks_mut(n) {
+                if let Some(b) = &bv {
+                    row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+                }
+                if relu {
+                    row.iter_mut().for_each(|v| *v = v.max(0.0));
+                }
+            }
+        });
+    }
+    let out: T2 = dev.tensor_from_vec(y.clone(), (m, n));
+    let out_c = out.clone();
+    tape.add_backward_op(move |grads| {
+        // dz = gy where the ReLU passed (y > 0), else 0.
+        let mut dz = grads.get_or_alloc_mut(&out_c)?.to_vec();
+        if relu {
+            dz.par_chunks_mut(1 << 14)
+                .zip(y.par_chunks(1 << 14))
+                .for_each(|(g, y)| {
+                    g.iter_mut().zip(y).for_each(|(g, &y)| {
+                        if y <= 0.0 {
+                            *g = 0.0
+                        }
+                    })
+                });
+        }
+        let dzv = View::of(&dz, m, n);
+        for ((x, w), (xv, wv, k)) in pairs.iter().zip(&host) {
+            gemm(
+                grads.get_or_alloc_mut(x)?,
+                true,
+                dzv,
+                View::of(wv, *k, n).t(),
+            );
+            gemm(
+                grads.get_or_alloc_mut(w)?,
+                true,
+                View::of(xv, m, *k).t(),
+                dzv,
+            );
+        }
+        if let Some(b) = &bias {
+            let parts: Vec<Vec<f32>> = ranges(m, CHUNK)
+                .into_par_iter()
+                .map(|(r0, r1)| {
+                    let mut acc = vec![0.0f32; n];
+                    for row in dz[r0 * n..r1 * n].chunks(n) {
+                        acc.iter_mut().zip(row).for_each(|(a, g)| *a += g);
+                    }
+                    acc
+                })
+                .collect();
+            let db = sum_partials(parts, n);
+            grads
+                .get_or_alloc_mut(b)?
+                .iter_mut()
+                .zip(&db)
+                .for_each(|(a, g)| *a += g);
+        }
+        Ok(())
+    });
+    out.put_tape(tape)
+}
+
+/// `(groups, batch, k)` laid out as `(batch, groups · k)`: an input group of the MLP.
+pub fn flatten_groups<T: Tape<f32, Backend> + Merge<T>>(x: T3<T>) -> T2<T> {
+    let (g, b, k) = *x.shape();
+    let (x, mut tape) = x.split_tape();
+    let xv = x.as_vec();
+    let mut y = vec![0.0f32; b * g * k];
+    y.par_chunks_mut((g * k).max(1))
+        .enumerate()
+        .for_each(|(r, row)| {
+            for gi in 0..g {
+                row[gi * k..(gi + 1) * k].copy_from_slice(&xv[(gi * b + r) * k..][..k]);
+            }
+        });
+    let out: T2 = x.device().tensor_from_vec(y, (b, g * k));
+    let out_c = out.clone();
+    tape.add_backward_op(move |grads| {
+        let (gy, gx) = grad_read_write(grads, &out_c, &x)?;
+        let gx_ptr = SyncPtr(gx.as_mut_ptr());
+        ranges(b, CHUNK).into_par_iter().for_each(|(r0, r1)| {
+            for r in r0..r1 {
+                for gi in 0..g {
+                    // SAFETY: this task owns samples r0..r1; (gi, r, ·) is one of them.
+                    let dst = unsafe {
+                        std::slice::from_raw_parts_mut(gx_ptr.get().add((gi * b + r) * k), k)
+                    };
+                    dst.iter_mut()
+                        .zip(&gy[r * g * k + gi * k..][..k])
+                        .for_each(|(a, v)| *a += v);
+                }
+            }
+        });
+        Ok(())
+    });
+    out.put_tape(tape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Grads, Tp};
+    use rand::{Rng, SeedableRng};
+
+    fn rand_t2(dev: &Backend, rng: &mut impl Rng, r: usize, c: usize) -> T2 {
+        dev.tensor_from_vec(
+            (0..r * c).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+            (r, c),
+        )
+    }
+
+    fn close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                "{what}[{i}]: kernel {x} vs generic {y}"
+            );
+        }
+    }
+
+    /// A two-input layer with bias and ReLU, and the grouped layout, against dfdx's matmul,
+    /// broadcast, relu and permute: values and the gradients of every input.
+    #[test]
+    fn dense_and_flatten_match_the_generic_composition() {
+        let dev: Backend = Default::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let (m, n) = (70, 13);
+        let g3: T3 = dev.tensor_from_vec(
+            (0..3 * m * 4).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+            (3, m, 4),
+        );
+        let x2 = rand_t2(&dev, &mut rng, m, 5);
+        let w1 = rand_t2(&dev, &mut rng, 12, n);
+        let w2 = rand_t2(&dev, &mut rng, 5, n);
+        let b = rand_t2(&dev, &mut rng, 1, n);
+        let r = rand_t2(&dev, &mut rng, m, n);
+        for relu in [true, false] {
+            let run = |custom: bool| {
+                let g = g3.clone().trace(Grads::leaky());
+                let x = x2.retaped::<Tp>();
+                let y: T2<Tp> = if custom {
+                    let flat = flatten_groups(g);
+                    dense(
+                        vec![(flat, w1.retaped::<Tp>()), (x, w2.retaped::<Tp>())],
+                        Some(b.retaped::<Tp>()),
+                        relu,
+                    )
+                } else {
+                    let flat: T2<Tp> = g.permute::<_, Axes3<1, 0, 2>>().reshape_like(&(m, 12));
+                    let z = flat.matmul(w1.retaped::<Tp>())
+                        + x.matmul(w2.retaped::<Tp>())
+                        + b.retaped::<Tp>()
+                            .reshape_like(&(n,))
+                            .broadcast_like::<_, Axis<0>>(&(m, n));
+                    if relu {
+                        z.relu()
+                    } else {
+                        z
+                    }
+                };
+                let yv = y.as_vec();
+                let gr = (y * r.clone()).sum::<(), _>().backward();
+                let grads: Vec<Vec<f32>> = vec![
+                    gr.get(&g3).as_vec(),
+                    gr.get(&x2).as_vec(),
+                    gr.get(&w1).as_vec(),
+                    gr.get(&w2).as_vec(),
+                    gr.get(&b).as_vec(),
+                ];
+                (yv, grads)
+            };
+            let (y1, g1) = run(true);
+            let (y2, g2) = run(false);
+            close(&y1, &y2, &format!("relu {relu}: value"));
+            for (i, (a, b)) in g1.iter().zip(&g2).enumerate() {
+                close(a, b, &format!("relu {relu}: gradient of input {i}"));
+                assert!(a.iter().any(|v| *v != 0.0), "input {i} got a gradient");
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Our own rayon-parallel CPU kernels for the hot ops, plugged into dfdx as custom ops with a
+//! hand-written backward: the interaction functions (all orders) and the gated batch norm.
+//! dfdx's generic gather, element-wise ops and reductions run on one thread and materialise
+//! every intermediate (a `(P, batch, d)` product per position); these fuse the whole function.
+//!
+//! Every kernel is tested against the generic dfdx composition it replaces (forward and
+//! gradient, `tests` below). The CUDA build uses the generic compositions.
+//!
+//! Sums over the batch are taken in a fixed order (per channel, or per fixed chunk of samples and
+//! then chunk by chunk), so results do not depend on how rayon schedules the work.
+
+use rayon::prelude::*;
+
+mod bn;
+mod dense;
+mod interact;
+
+pub use bn::{gated_bn, gated_bn_sum};
+pub use dense::{dense, flatten_groups};
+pub use interact::{interact, FlatTuples};
+
+/// Samples per task in the batch-parallel loops.
+pub(crate) const CHUNK: usize = 64;
+
+/// A raw pointer shared between tasks that write disjoint parts of one buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct SyncPtr<T>(pub *mut T);
+// SAFETY: used only where tasks write disjoint elements (each use says why).
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+impl<T> SyncPtr<T> {
+    pub(crate) fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// `[start, end)` ranges of `chunk` covering `0..n`.
+pub(crate) fn ranges(n: usize, chunk: usize) -> Vec<(usize, usize)> {
+    (0..n.div_ceil(chunk))
+        .map(|i| (i * chunk, ((i + 1) * chunk).min(n)))
+        .collect()
+}
+
+/// Dot product with eight independent accumulators (so that it vectorises).
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut s: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    for v in acc {
+        s += v;
+    }
+    s
+}
+
+/// Adds `b` into `a` in parallel.
+pub(crate) fn add_into(a: &mut [f32], b: &[f32]) {
+    a.par_chunks_mut(1 << 14)
+        .zip(b.par_chunks(1 << 14))
+        .for_each(|(a, b)| a.iter_mut().zip(b).for_each(|(x, y)| *x += y));
+}
+
+/// Sums per-chunk partial vectors in chunk order.
+pub(crate) fn sum_partials(parts: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; len];
+    for p in parts {
+        out.iter_mut().zip(&p).for_each(|(o, x)| *o += x);
+    }
+    out
+}
+
+/// One gradient to read and another to accumulate into, at once and without copying. dfdx
+/// offers only one mutable borrow of its gradient map at a time; the two are distinct heap
+/// buffers (of distinct tensors, both allocated before either is borrowed), which a lookup
+/// does not move.
+pub(crate) fn grad_read_write<'g, S1: dfdx::shapes::Shape, S2: dfdx::shapes::Shape>(
+    grads: &'g mut crate::nn::Grads,
+    read: &dfdx::tensor::Tensor<S1, f32, crate::nn::Backend>,
+    write: &dfdx::tensor::Tensor<S2, f32, crate::nn::Backend>,
+) -> Result<(&'g [f32], &'g mut [f32]), dfdx::tensor::CpuError> {
+    grads.try_alloc_for(read)?;
+    grads.try_alloc_for(write)?;
+    let r = grads.get_or_alloc_mut(read)?;
+    let (ptr, len) = (r.as_ptr(), r.len());
+    let w = grads.get_or_alloc_mut(write)?;
+    debug_assert_ne!(w.as_ptr(), ptr, "two distinct tensors");
+    // SAFETY: `read` and `write` are distinct tensors with distinct gradient buffers, both
+    // already allocated, so the second lookup neither inserts nor moves the first's heap buffer.
+    let r = unsafe { std::slice::from_raw_parts(ptr, len) };
+    Ok((r, &mut w[..]))
+}
