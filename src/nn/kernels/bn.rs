@@ -1,6 +1,6 @@
 //! Batch norm without affine, times a gate, optionally summed: α and β gates, the MLP's norm.
 
-use super::{add_into, ranges, CHUNK};
+use super::{add_into, ranges, SyncPtr, CHUNK};
 use crate::nn::gate::Running;
 use crate::nn::{Backend, T1, T2, T3};
 use dfdx::prelude::*;
@@ -51,13 +51,13 @@ fn bn<T: Tape<f32, Backend> + Merge<T>>(
     let dev = x.device().clone();
     let (g, b, w) = *x.shape();
     let (x, mut tape) = x.split_tape();
-    let gate = gate.map(|a| {
+    let gate_t = gate.map(|a| {
         let (a, t) = a.split_tape();
         tape = std::mem::take(&mut tape).merge(t);
         a
     });
     let xv = x.as_vec();
-    let av = gate.as_ref().map(|a| a.as_vec());
+    let av = gate_t.as_ref().map(|a| a.as_vec());
     let channels = g * w;
     // Per channel: mean and 1/std (the batch's in training, the running ones in evaluation).
     let stats: Vec<(f32, f32, f32)> = (0..channels)
@@ -96,97 +96,110 @@ fn bn<T: Tape<f32, Backend> + Merge<T>>(
             running.var[c] += running.momentum * (var * unbias - running.var[c]);
         }
     }
-    // x̂, in x's layout.
-    let mut xhat = vec![0.0f32; xv.len()];
-    xhat.par_chunks_mut(b * w)
-        .zip(xv.par_chunks(b * w))
-        .enumerate()
-        .for_each(|(gi, (h, x))| {
-            for k in 0..b {
-                for wi in 0..w {
-                    let (mean, inv, _) = stats[gi * w + wi];
-                    h[k * w + wi] = (x[k * w + wi] - mean) * inv;
-                }
-            }
-        });
-    let gate_of = |c: usize| av.as_ref().map_or(1.0, |a| a[c]);
-    let inv: Vec<f32> = stats.iter().map(|s| s.1).collect();
     let full = matches!(what, BnOut::Full);
+    let inv: Vec<f32> = stats.iter().map(|s| s.1).collect();
+    let mean: Vec<f32> = stats.iter().map(|s| s.0).collect();
+    let gate: Vec<f32> = av.clone().unwrap_or_else(|| vec![1.0; channels]);
+    // x̂ in x's layout: what the backward pass reads (and the full output is made of). Inference
+    // of a summed gate does not need it: Σ_c a_c·inv_c·(x_c − mean_c) directly.
+    let need_xhat = T::OWNS_TAPE || full;
+    let mut xhat = if need_xhat {
+        vec![0.0f32; xv.len()]
+    } else {
+        vec![]
+    };
+    if need_xhat {
+        xhat.par_chunks_mut(b * w)
+            .zip(xv.par_chunks(b * w))
+            .enumerate()
+            .for_each(|(gi, (h, x))| {
+                let (mean, inv) = (&mean[gi * w..][..w], &inv[gi * w..][..w]);
+                for (h, x) in h.chunks_mut(w).zip(x.chunks(w)) {
+                    for wi in 0..w {
+                        h[wi] = (x[wi] - mean[wi]) * inv[wi];
+                    }
+                }
+            });
+    }
     let out: Vec<f32> = if full {
         let mut y = xhat.clone();
-        if let Some(a) = &av {
+        if av.is_some() {
             y.par_chunks_mut(b * w).enumerate().for_each(|(gi, y)| {
-                for k in 0..b {
-                    for wi in 0..w {
-                        y[k * w + wi] *= a[gi * w + wi];
-                    }
+                let a = &gate[gi * w..][..w];
+                for y in y.chunks_mut(w) {
+                    y.iter_mut().zip(a).for_each(|(v, a)| *v *= a);
                 }
             });
         }
         y
     } else {
-        ranges(b, CHUNK)
+        // Per sample, Σ over channels of a_c·x̂_c (or the same from x directly).
+        let scale: Vec<f32> = gate.iter().zip(&inv).map(|(a, i)| a * i).collect();
+        let parts: Vec<Vec<f32>> = ranges(b, CHUNK)
             .into_par_iter()
-            .flat_map_iter(|(b0, b1)| {
-                let xhat = &xhat;
-                (b0..b1).map(move |k| {
-                    let mut s = 0.0f32;
-                    for c in 0..channels {
-                        let (gi, wi) = (c / w, c % w);
-                        s += gate_of(c) * xhat[gi * b * w + k * w + wi];
+            .map(|(b0, b1)| {
+                let mut acc = vec![0.0f32; b1 - b0];
+                for gi in 0..g {
+                    let block = gi * b * w;
+                    for (k, s) in (b0..b1).zip(acc.iter_mut()) {
+                        for wi in 0..w {
+                            let c = gi * w + wi;
+                            let at = block + k * w + wi;
+                            *s += if need_xhat {
+                                gate[c] * xhat[at]
+                            } else {
+                                scale[c] * (xv[at] - mean[c])
+                            };
+                        }
                     }
-                    s
-                })
+                }
+                acc
             })
-            .collect()
+            .collect();
+        parts.concat()
     };
     let n = out.len();
     let y: T1 = dev.tensor_from_vec(out, (n,));
     let y_c = y.clone();
     tape.add_backward_op(move |grads| {
-        let gy = grads.get_or_alloc_mut(&y_c)?.to_vec();
         // Per channel: gx̂ = gy·a; ga = Σ_b gy·x̂; in training
-        // gx = inv·(gx̂ − mean(gx̂) − x̂·mean(gx̂·x̂)), in evaluation gx = inv·gx̂.
-        let per: Vec<(Vec<f32>, f32)> = (0..channels)
-            .into_par_iter()
-            .with_min_len(8)
-            .map(|c| {
-                let (gi, wi) = (c / w, c % w);
-                let a = av.as_ref().map_or(1.0, |a| a[c]);
-                let idx = |k: usize| gi * b * w + k * w + wi;
-                let dy = |k: usize| if full { gy[idx(k)] } else { gy[k] };
-                let mut ga = 0.0f32;
-                let (mut s1, mut s2) = (0.0f32, 0.0f32);
-                for k in 0..b {
-                    let (d, h) = (dy(k), xhat[idx(k)]);
-                    ga += d * h;
-                    s1 += d * a;
-                    s2 += d * a * h;
-                }
-                let (m1, m2) = (s1 / b as f32, s2 / b as f32);
-                let gx: Vec<f32> = (0..b)
-                    .map(|k| {
+        // gx = inv·(gx̂ − mean(gx̂) − x̂·mean(gx̂·x̂)), in evaluation gx = inv·gx̂. Each channel
+        // accumulates straight into its own (strided) elements of x's gradient.
+        let ga: Vec<f32> = {
+            let (gy, gxs) = super::grad_read_write(grads, &y_c, &x)?;
+            let gx_ptr = SyncPtr(gxs.as_mut_ptr());
+            (0..channels)
+                .into_par_iter()
+                .with_min_len(8)
+                .map(|c| {
+                    let (gi, wi) = (c / w, c % w);
+                    let a = gate[c];
+                    let idx = |k: usize| gi * b * w + k * w + wi;
+                    let dy = |k: usize| if full { gy[idx(k)] } else { gy[k] };
+                    let mut ga = 0.0f32;
+                    let (mut s1, mut s2) = (0.0f32, 0.0f32);
+                    for k in 0..b {
+                        let (d, h) = (dy(k), xhat[idx(k)]);
+                        ga += d * h;
+                        s1 += d * a;
+                        s2 += d * a * h;
+                    }
+                    let (m1, m2) = (s1 / b as f32, s2 / b as f32);
+                    for k in 0..b {
                         let gh = dy(k) * a;
-                        if train {
+                        let v = if train {
                             inv[c] * (gh - m1 - xhat[idx(k)] * m2)
                         } else {
                             inv[c] * gh
-                        }
-                    })
-                    .collect();
-                (gx, ga)
-            })
-            .collect();
-        let mut gx = vec![0.0f32; g * b * w];
-        for (c, (col, _)) in per.iter().enumerate() {
-            let (gi, wi) = (c / w, c % w);
-            for (k, v) in col.iter().enumerate() {
-                gx[gi * b * w + k * w + wi] = *v;
-            }
-        }
-        add_into(grads.get_or_alloc_mut(&x)?, &gx);
-        if let Some(a) = &gate {
-            let ga: Vec<f32> = per.iter().map(|p| p.1).collect();
+                        };
+                        // SAFETY: element (gi, k, wi) belongs to channel c, handled by this task.
+                        unsafe { *gx_ptr.get().add(idx(k)) += v };
+                    }
+                    ga
+                })
+                .collect()
+        };
+        if let Some(a) = &gate_t {
             add_into(grads.get_or_alloc_mut(a)?, &ga);
         }
         Ok(())
@@ -271,6 +284,37 @@ mod tests {
                         };
                         let c = run(true);
                         let q = run(false);
+                        if !train {
+                            // Inference (no tape) takes a shorter path for the sum: same values.
+                            let mut r1 = start.clone();
+                            let mut r2 = start.clone();
+                            let a1 = gated.then(|| a.clone());
+                            let a2 = gated.then(|| a.clone());
+                            let (v1, v2) = if sum {
+                                (
+                                    gated_bn_sum(x.clone(), a1, &mut r1, false).as_vec(),
+                                    gated_bn_sum(
+                                        x.retaped::<Tp>(),
+                                        a2.map(|a| a.retaped::<Tp>()),
+                                        &mut r2,
+                                        false,
+                                    )
+                                    .as_vec(),
+                                )
+                            } else {
+                                (
+                                    gated_bn(x.clone(), a1, &mut r1, false).as_vec(),
+                                    gated_bn(
+                                        x.retaped::<Tp>(),
+                                        a2.map(|a| a.retaped::<Tp>()),
+                                        &mut r2,
+                                        false,
+                                    )
+                                    .as_vec(),
+                                )
+                            };
+                            close(&v1, &v2, 1e-4, "inference without a tape");
+                        }
                         let what = format!("({g},{b},{w}) train {train} gated {gated} sum {sum}");
                         close(&[c.0], &[q.0], 1e-4, &format!("{what} loss"));
                         close(&c.1, &q.1, 1e-3, &format!("{what} d/dx"));

@@ -130,7 +130,12 @@ pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
             }
         });
     }
-    let out: T2 = dev.tensor_from_vec(y.clone(), (m, n));
+    // The backward pass reads the output (the ReLU's mask); inference does not keep a copy.
+    let out: T2 = if T::OWNS_TAPE {
+        dev.tensor_from_vec(y.clone(), (m, n))
+    } else {
+        dev.tensor_from_vec(std::mem::take(&mut y), (m, n))
+    };
     let out_c = out.clone();
     tape.add_backward_op(move |grads| {
         // dz = gy where the ReLU passed (y > 0), else 0.
