@@ -328,14 +328,26 @@ fn run(
         if stage != last {
             eprintln!("\n{stage}");
             eprintln!(
-                "{:>5} {:>11} {:>10} {:>14} {:>11} {:>8}",
-                "epoch", "train loss", "valid AUC", "valid logloss", "samples/s", "seconds"
+                "{:>5} {:>11} {:>10} {:>14} {:>11} {:>8} {:>9}",
+                "epoch",
+                "train loss",
+                "valid AUC",
+                "valid logloss",
+                "samples/s",
+                "seconds",
+                "data wait"
             );
             last = stage.to_string();
         }
         eprintln!(
-            "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1}",
-            e.epoch, e.train_loss, e.valid_auc, e.valid_logloss, e.samples_per_s, e.seconds
+            "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1} {:>8.2}s",
+            e.epoch,
+            e.train_loss,
+            e.valid_auc,
+            e.valid_logloss,
+            e.samples_per_s,
+            e.seconds,
+            e.data_wait_seconds
         );
     };
     let mut arch =
@@ -497,8 +509,8 @@ fn run_train(spec: &aim::spec::Spec, text: &str, quiet: bool, fresh: bool) -> an
         model.num_params()
     );
     eprintln!(
-        "{:>5} {:>11} {:>10} {:>14} {:>11} {:>8}",
-        "epoch", "train loss", "valid AUC", "valid logloss", "samples/s", "seconds"
+        "{:>5} {:>11} {:>10} {:>14} {:>11} {:>8} {:>9}",
+        "epoch", "train loss", "valid AUC", "valid logloss", "samples/s", "seconds", "data wait"
     );
     let key = aim::checkpoint::train_key(text, &ds.meta.key);
     let ckpt = aim::checkpoint::train_path(spec);
@@ -519,8 +531,14 @@ fn run_train(spec: &aim::spec::Spec, text: &str, quiet: bool, fresh: bool) -> an
         &progress,
         |e| {
             eprintln!(
-                "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1}",
-                e.epoch, e.train_loss, e.valid_auc, e.valid_logloss, e.samples_per_s, e.seconds
+                "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1} {:>8.2}s",
+                e.epoch,
+                e.train_loss,
+                e.valid_auc,
+                e.valid_logloss,
+                e.samples_per_s,
+                e.seconds,
+                e.data_wait_seconds
             );
         },
         |m, o, s| aim::checkpoint::save(&ckpt, &key, m, o, s),

@@ -59,6 +59,9 @@ pub struct EpochLog {
     pub samples_per_s: f64,
     /// Wall seconds of the epoch, evaluation included.
     pub seconds: f64,
+    /// Seconds the training steps waited for the loader thread's batches.
+    #[serde(default)]
+    pub data_wait_seconds: f64,
 }
 
 /// The outcome of training.
@@ -203,8 +206,6 @@ pub fn fit_from(
     let train = &ds.splits[0];
     let (rows, labels) = (train.rows(), train.labels.data());
     let mut order: Vec<u32> = (0..rows as u32).collect();
-    let mut batch_ids = Batch::default();
-    let mut batch_labels = Vec::with_capacity(o.batch_size);
     let FitState {
         epochs_done,
         mut logs,
@@ -233,28 +234,60 @@ pub fn fit_from(
         order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(
             o.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9),
         ));
-        let (mut loss_sum, mut seen, mut secs) = (0.0f64, 0usize, 0.0f64);
+        let (mut loss_sum, mut seen, mut secs, mut wait) = (0.0f64, 0usize, 0.0f64, 0.0f64);
         progress.start_steps(
             rows.div_ceil(o.batch_size) as u64,
             &format!("epoch {epoch}"),
         );
-        for (step, chunk) in order.chunks(o.batch_size).enumerate() {
-            // A batch of one row has no batch statistics; it is left out of this epoch.
-            if chunk.len() < 2 {
-                continue;
-            }
-            fill_batch(train, chunk.iter().map(|&r| r as usize), &mut batch_ids);
-            batch_labels.clear();
-            batch_labels.extend(chunk.iter().map(|&r| labels[r as usize] as f32));
-            let s0 = Instant::now();
-            let loss = model.train_step(&batch_ids, &batch_labels, opt).map_err(|e| {
-                anyhow::anyhow!("the training loss became {} at epoch {epoch}, step {}: lower the learning rate", e.0, step + 1)
-            })?;
-            secs += s0.elapsed().as_secs_f64();
-            loss_sum += loss as f64 * chunk.len() as f64;
-            seen += chunk.len();
-            progress.set(step as u64 + 1, seen as u64);
+        // A loader thread assembles the batches from the memory-mapped split while the model
+        // trains on the previous one; buffers go back to it for reuse.
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Batch, Vec<f32>)>(2);
+        let (empty_tx, empty_rx) = std::sync::mpsc::channel::<(Batch, Vec<f32>)>();
+        for _ in 0..3 {
+            empty_tx
+                .send((Batch::default(), Vec::with_capacity(o.batch_size)))
+                .expect("the channel is open");
         }
+        let order = &order;
+        std::thread::scope(|scope| -> Result<()> {
+            // Owned here, so that an early return (a failed step) closes both channels and the
+            // loader stops.
+            let (full_rx, empty_tx) = (full_rx, empty_tx);
+            scope.spawn(move || {
+                // A batch of one row has no batch statistics; it is left out of this epoch.
+                for chunk in order.chunks(o.batch_size).filter(|c| c.len() >= 2) {
+                    let Ok((mut ids, mut y)) = empty_rx.recv() else {
+                        return;
+                    };
+                    fill_batch(train, chunk.iter().map(|&r| r as usize), &mut ids);
+                    y.clear();
+                    y.extend(chunk.iter().map(|&r| labels[r as usize] as f32));
+                    if full_tx.send((ids, y)).is_err() {
+                        return;
+                    }
+                }
+            });
+            let mut step = 0;
+            loop {
+                let w0 = Instant::now();
+                let Ok((ids, y)) = full_rx.recv() else {
+                    break;
+                };
+                wait += w0.elapsed().as_secs_f64();
+                let s0 = Instant::now();
+                let loss = model.train_step(&ids, &y, opt).map_err(|e| {
+                    anyhow::anyhow!("the training loss became {} at epoch {epoch}, step {}: lower the learning rate", e.0, step + 1)
+                })?;
+                secs += s0.elapsed().as_secs_f64();
+                loss_sum += loss as f64 * y.len() as f64;
+                seen += y.len();
+                step += 1;
+                progress.set(step as u64, seen as u64);
+                // The loader may have finished: a failed send only means no more batches.
+                let _ = empty_tx.send((ids, y));
+            }
+            Ok(())
+        })?;
         progress.finish();
         step_secs += secs;
         step_rows += seen;
@@ -266,6 +299,7 @@ pub fn fit_from(
             valid_logloss,
             samples_per_s: seen as f64 / secs.max(1e-9),
             seconds: t0.elapsed().as_secs_f64(),
+            data_wait_seconds: wait,
         };
         on_epoch(&log);
         logs.push(log);
