@@ -93,8 +93,10 @@ impl Table {
     /// (bound √(6 / (vocab + d)) per field).
     pub fn new(d: usize, fields: &[(usize, Vec<usize>)], rng: &mut impl rand::Rng) -> Self {
         let mut slots = Vec::new();
-        let mut starts = Vec::new();
-        let mut data = Vec::new();
+        let mut starts = Vec::with_capacity(fields.iter().map(|f| f.0).sum());
+        let total: usize = fields.iter().map(|(v, p)| v * 3 * p.len()).sum();
+        let mut data = Vec::with_capacity(total);
+        advise_huge_pages(&mut data);
         let mut offset = 0;
         for (vocab, positions) in fields {
             let w = positions.len();
@@ -313,6 +315,28 @@ impl Table {
             }
         });
     }
+}
+
+/// Asks the kernel to back `v`'s reserved capacity with 2 MiB pages (Linux transparent huge
+/// pages in `madvise` mode), before it is written. Batches touch rows scattered over hundreds of
+/// megabytes, and with 4 KiB pages nearly every row is also a TLB miss.
+fn advise_huge_pages(v: &mut Vec<f32>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = v.as_mut_ptr() as usize;
+        let end = start + v.capacity() * std::mem::size_of::<f32>();
+        let (a, b) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+        if b > a {
+            // SAFETY: [a, b) lies inside the vector's own allocation; the advice changes only how
+            // the kernel backs it, not its contents. A failure (no THP support) is harmless.
+            unsafe {
+                libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
 }
 
 /// How many rows ahead the gather and the update fetch: the rows are scattered over the table,
