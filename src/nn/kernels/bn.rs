@@ -56,8 +56,8 @@ fn bn<T: Tape<f32, Backend> + Merge<T>>(
         tape = std::mem::take(&mut tape).merge(t);
         a
     });
-    let xv = x.as_vec();
-    let av = gate_t.as_ref().map(|a| a.as_vec());
+    let xv = super::host(&x);
+    let av = gate_t.as_ref().map(super::host);
     let channels = g * w;
     // Per channel: mean and 1/std (the batch's in training, the running ones in evaluation).
     let stats: Vec<(f32, f32, f32)> = (0..channels)

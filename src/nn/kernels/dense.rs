@@ -110,10 +110,10 @@ pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
             assert_eq!(x.shape().0, m, "inputs share the batch");
             assert_eq!(x.shape().1, w.shape().0, "input and weight agree");
             assert_eq!(w.shape().1, n, "weights share the output width");
-            (x.as_vec(), w.as_vec(), x.shape().1)
+            (super::host(x), super::host(w), x.shape().1)
         })
         .collect();
-    let bv = bias.as_ref().map(|b| b.as_vec());
+    let bv = bias.as_ref().map(super::host);
     let mut y = vec![0.0f32; m * n];
     for (i, (xv, wv, k)) in host.iter().enumerate() {
         gemm(&mut y, i > 0, View::of(xv, m, *k), View::of(wv, *k, n));
@@ -193,7 +193,7 @@ pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
 pub fn flatten_groups<T: Tape<f32, Backend> + Merge<T>>(x: T3<T>) -> T2<T> {
     let (g, b, k) = *x.shape();
     let (x, mut tape) = x.split_tape();
-    let xv = x.as_vec();
+    let xv = super::host(&x);
     let mut y = vec![0.0f32; b * g * k];
     y.par_chunks_mut((g * k).max(1))
         .enumerate()

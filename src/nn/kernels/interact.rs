@@ -53,8 +53,8 @@ pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
         tape = std::mem::take(&mut tape).merge(t);
         k
     });
-    let ev = e.as_vec();
-    let kv = kernel.as_ref().map(|k| k.as_vec()).unwrap_or_default();
+    let ev = super::host(&e);
+    let kv = kernel.as_ref().map(super::host).unwrap_or_default();
     let p = tuples.len();
     let bd = batch * d;
     let want_vectors = vectors && function != InteractionFn::Outer;
