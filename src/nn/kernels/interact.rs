@@ -265,6 +265,7 @@ fn product_backward(
     };
     let mut ge = vec![0.0f32; fields * bd];
     let ge_ptr = SyncPtr(ge.as_mut_ptr());
+    let uniform = gv.is_none() && function != InteractionFn::VectorKernel;
     let parts: Vec<Vec<f32>> = ranges(batch, CHUNK)
         .into_par_iter()
         .map(|(b0, b1)| {
@@ -312,8 +313,15 @@ fn product_backward(
                         };
                         if order == 2 {
                             let other = at(1 - q);
-                            for k in 0..d {
-                                dst[k] += coef[k] * other[k];
+                            if uniform {
+                                // Inner and scalar kernel without vectors: one coefficient.
+                                let c = coef[0];
+                                dst.iter_mut().zip(other).for_each(|(x, &y)| *x += c * y);
+                            } else {
+                                dst.iter_mut()
+                                    .zip(other)
+                                    .zip(&coef)
+                                    .for_each(|((x, &y), &c)| *x += c * y);
                             }
                         } else {
                             for k in 0..d {

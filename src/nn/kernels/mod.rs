@@ -107,6 +107,10 @@ pub(crate) fn host<S: dfdx::shapes::Shape, T>(
     use dfdx::shapes::HasShape;
     let mut v = vec![0.0f32; t.shape().num_elements()];
     t.copy_into(&mut v);
-    debug_assert_eq!(v, t.as_vec(), "a kernel input is laid out in its shape's order");
+    debug_assert_eq!(
+        v,
+        t.as_vec(),
+        "a kernel input is laid out in its shape's order"
+    );
     v
 }
