@@ -184,6 +184,12 @@ impl Mlp {
         train: bool,
     ) -> Tensor<(usize,), f32, Backend, T> {
         #[cfg(not(feature = "cuda"))]
+        if !T::OWNS_TAPE {
+            let dev = inputs[0].device().clone();
+            let y = self.infer_host(inputs, batch);
+            return dev.tensor_from_vec(y, (batch,)).retaped::<T>();
+        }
+        #[cfg(not(feature = "cuda"))]
         {
             use super::kernels::{dense, flatten_groups};
             let first: Vec<(T2<T>, T2<T>)> = inputs
@@ -215,6 +221,59 @@ impl Mlp {
         }
         #[cfg(feature = "cuda")]
         self.forward_generic(inputs, batch, train)
+    }
+
+    /// Inference on host buffers, layer after layer with no tensor in between: the activations
+    /// stay in one buffer per layer (the tape's ops would copy each in and out). Batch norm uses
+    /// the running statistics; no dropout.
+    #[cfg(not(feature = "cuda"))]
+    fn infer_host<T: Tape<f32, Backend>>(&self, inputs: Vec<T3<T>>, batch: usize) -> Vec<f32> {
+        use super::kernels::{bias_relu, flatten_host, host, matmul_into};
+        let h0 = self.input[0].shape[2];
+        let mut x = vec![0.0f32; batch * h0];
+        for (i, (xg, w)) in inputs.iter().zip(&self.input).enumerate() {
+            let (g, b, k) = *xg.shape();
+            let flat = flatten_host(&host(xg), g, b, k);
+            matmul_into(&mut x, i > 0, &flat, batch, g * k, &host(&w.t), h0);
+        }
+        let mut width = h0;
+        let n = self.layers.len();
+        for i in 0..=n {
+            // Layer i's output is in `x`: its bias, its ReLU and norm if hidden, then layer i + 1.
+            let hidden = i < n;
+            bias_relu(&mut x, width, Some(&host(&self.biases[i].t)), hidden);
+            if hidden {
+                if let Some(norms) = &self.norms {
+                    let r = &norms[i];
+                    let (mean, inv): (Vec<f32>, Vec<f32>) = r
+                        .mean
+                        .iter()
+                        .zip(&r.var)
+                        .map(|(&m, &v)| (m, 1.0 / ((v as f64 + r.eps).sqrt() as f32)))
+                        .unzip();
+                    use rayon::prelude::*;
+                    x.par_chunks_mut(width).for_each(|row| {
+                        for ((v, m), s) in row.iter_mut().zip(&mean).zip(&inv) {
+                            *v = (*v - m) * s;
+                        }
+                    });
+                }
+                let next = self.layers[i].shape[1];
+                let mut y = vec![0.0f32; batch * next];
+                matmul_into(
+                    &mut y,
+                    false,
+                    &x,
+                    batch,
+                    width,
+                    &host(&self.layers[i].t),
+                    next,
+                );
+                x = y;
+                width = next;
+            }
+        }
+        x
     }
 
     /// [`Mlp::forward`] as a composition of dfdx's generic ops: the CUDA path, and the reference
@@ -250,5 +309,73 @@ impl Mlp {
             }
         }
         x.reshape_like(&(batch,))
+    }
+}
+
+#[cfg(all(test, not(feature = "cuda")))]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The fused training path and the host inference path agree with the generic composition:
+    /// two input groups, batch norm with non-trivial running statistics.
+    #[test]
+    fn kernel_paths_match_the_generic_composition() {
+        let dev: Backend = Default::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let groups = [
+            Group {
+                groups: 3,
+                width: 4,
+            },
+            Group {
+                groups: 5,
+                width: 1,
+            },
+        ];
+        let mut mlp = Mlp::new(&dev, "m", &groups, &[7, 6], true, 1e-5, &mut rng);
+        for p in mlp.params_mut() {
+            let v: Vec<f32> = (0..p.len()).map(|_| rng.gen_range(-0.5..0.5)).collect();
+            p.set(&v);
+        }
+        for r in mlp.norms.as_mut().unwrap() {
+            r.mean
+                .iter_mut()
+                .for_each(|m| *m = rng.gen_range(-0.2..0.2));
+            r.var.iter_mut().for_each(|v| *v = rng.gen_range(0.5..2.0));
+        }
+        let batch = 70;
+        let inputs: Vec<T3> = groups
+            .iter()
+            .map(|g| {
+                let n = g.groups * batch * g.width;
+                dev.tensor_from_vec(
+                    (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+                    (g.groups, batch, g.width),
+                )
+            })
+            .collect();
+        let fast = mlp.forward(inputs.clone(), batch, false).as_vec();
+        let generic = mlp.forward_generic(inputs.clone(), batch, false).as_vec();
+        for (a, b) in fast.iter().zip(&generic) {
+            assert!(
+                (a - b).abs() < 1e-4 * (1.0 + b.abs()),
+                "host inference {a} vs {b}"
+            );
+        }
+        // Training mode (batch statistics) through the taped kernels.
+        let mut m2 = Mlp::new(&dev, "m", &groups, &[7, 6], true, 1e-5, &mut rng);
+        for (p, q) in m2.params_mut().zip(mlp.params()) {
+            p.set(&q.values());
+        }
+        let taped = || -> Vec<T3<crate::nn::Tp>> { inputs.iter().map(|x| x.retaped()).collect() };
+        let fast = mlp.forward(taped(), batch, true).as_vec();
+        let generic = m2.forward_generic(taped(), batch, true).as_vec();
+        for (a, b) in fast.iter().zip(&generic) {
+            assert!(
+                (a - b).abs() < 1e-4 * (1.0 + b.abs()),
+                "training {a} vs {b}"
+            );
+        }
     }
 }

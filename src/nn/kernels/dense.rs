@@ -82,6 +82,49 @@ fn gemm(dst: &mut [f32], accumulate: bool, a: View, b: View) {
     }
 }
 
+/// `y (m, n) = (accumulate ? y : 0) + x (m, k) · w (k, n)` on host buffers.
+pub(crate) fn matmul_into(
+    y: &mut [f32],
+    accumulate: bool,
+    x: &[f32],
+    m: usize,
+    k: usize,
+    w: &[f32],
+    n: usize,
+) {
+    gemm(y, accumulate, View::of(x, m, k), View::of(w, k, n));
+}
+
+/// Adds the bias `b` (n) to every row of `y` (m, n), then applies the ReLU when `relu`.
+pub(crate) fn bias_relu(y: &mut [f32], n: usize, b: Option<&[f32]>, relu: bool) {
+    if b.is_none() && !relu {
+        return;
+    }
+    y.par_chunks_mut(n * CHUNK).for_each(|rows| {
+        for row in rows.chunks_mut(n) {
+            if let Some(b) = b {
+                row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+            }
+            if relu {
+                row.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
+        }
+    });
+}
+
+/// `(groups, batch, k)` laid out as `(batch, groups · k)`, on host buffers.
+pub(crate) fn flatten_host(x: &[f32], g: usize, b: usize, k: usize) -> Vec<f32> {
+    let mut y = vec![0.0f32; b * g * k];
+    y.par_chunks_mut((g * k).max(1))
+        .enumerate()
+        .for_each(|(r, row)| {
+            for gi in 0..g {
+                row[gi * k..(gi + 1) * k].copy_from_slice(&x[(gi * b + r) * k..][..k]);
+            }
+        });
+    y
+}
+
 /// `relu?(Σ_i x_i · w_i + b)` with x_i `(m, k_i)`, w_i `(k_i, n)` and b `(1, n)`: one MLP layer
 /// (several inputs for a first layer that reads input groups with their own weights).
 pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
@@ -116,20 +159,9 @@ pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
     let bv = bias.as_ref().map(super::host);
     let mut y = vec![0.0f32; m * n];
     for (i, (xv, wv, k)) in host.iter().enumerate() {
-        gemm(&mut y, i > 0, View::of(xv, m, *k), View::of(wv, *k, n));
+        matmul_into(&mut y, i > 0, xv, m, *k, wv, n);
     }
-    if bv.is_some() || relu {
-        y.par_chunks_mut(n * CHUNK).for_each(|rows| {
-            for row in rows.chunks_mut(n) {
-                if let Some(b) = &bv {
-                    row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
-                }
-                if relu {
-                    row.iter_mut().for_each(|v| *v = v.max(0.0));
-                }
-            }
-        });
-    }
+    bias_relu(&mut y, n, bv.as_deref(), relu);
     // The backward pass reads the output (the ReLU's mask); inference does not keep a copy.
     let out: T2 = if T::OWNS_TAPE {
         dev.tensor_from_vec(y.clone(), (m, n))
@@ -193,15 +225,7 @@ pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
 pub fn flatten_groups<T: Tape<f32, Backend> + Merge<T>>(x: T3<T>) -> T2<T> {
     let (g, b, k) = *x.shape();
     let (x, mut tape) = x.split_tape();
-    let xv = super::host(&x);
-    let mut y = vec![0.0f32; b * g * k];
-    y.par_chunks_mut((g * k).max(1))
-        .enumerate()
-        .for_each(|(r, row)| {
-            for gi in 0..g {
-                row[gi * k..(gi + 1) * k].copy_from_slice(&xv[(gi * b + r) * k..][..k]);
-            }
-        });
+    let y = flatten_host(&super::host(&x), g, b, k);
     let out: T2 = x.device().tensor_from_vec(y, (b, g * k));
     let out_c = out.clone();
     tape.add_backward_op(move |grads| {
