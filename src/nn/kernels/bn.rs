@@ -133,23 +133,32 @@ fn bn<T: Tape<f32, Backend> + Merge<T>>(
         }
         y
     } else {
-        // Per sample, Σ over channels of a_c·x̂_c (or the same from x directly).
-        let scale: Vec<f32> = gate.iter().zip(&inv).map(|(a, i)| a * i).collect();
+        // Per sample, Σ over channels of a_c·x̂_c, or in inference the same from x directly:
+        // Σ_c s_c·x_c − Σ_c s_c·mean_c with s_c = a_c·inv_c. Samples are the inner loop (they
+        // are contiguous within a channel block), so it vectorises.
+        let (coef, src, offset): (Vec<f32>, &[f32], f32) = if need_xhat {
+            (gate.clone(), &xhat, 0.0)
+        } else {
+            let scale: Vec<f32> = gate.iter().zip(&inv).map(|(a, i)| a * i).collect();
+            let offset = scale.iter().zip(&mean).map(|(s, m)| s * m).sum();
+            (scale, &xv, offset)
+        };
         let parts: Vec<Vec<f32>> = ranges(b, CHUNK)
             .into_par_iter()
             .map(|(b0, b1)| {
-                let mut acc = vec![0.0f32; b1 - b0];
+                let mut acc = vec![-offset; b1 - b0];
                 for gi in 0..g {
-                    let block = gi * b * w;
-                    for (k, s) in (b0..b1).zip(acc.iter_mut()) {
-                        for wi in 0..w {
-                            let c = gi * w + wi;
-                            let at = block + k * w + wi;
-                            *s += if need_xhat {
-                                gate[c] * xhat[at]
-                            } else {
-                                scale[c] * (xv[at] - mean[c])
-                            };
+                    let block = &src[gi * b * w..(gi + 1) * b * w];
+                    for wi in 0..w {
+                        let c = coef[gi * w + wi];
+                        if w == 1 {
+                            acc.iter_mut()
+                                .zip(&block[b0..b1])
+                                .for_each(|(s, &x)| *s += c * x);
+                        } else {
+                            for (k, s) in (b0..b1).zip(acc.iter_mut()) {
+                                *s += c * block[k * w + wi];
+                            }
                         }
                     }
                 }
