@@ -224,6 +224,9 @@ pub struct Model {
     pub bias: Param,
     /// The weight of each part of the logit, in the order linear, orders, MLP.
     pub mix: Vec<Param>,
+    /// During inference, the leaves' values on the host (one per table), which the kernels read
+    /// in place of copying the leaf tensors out again; empty otherwise.
+    host_leaves: Vec<std::sync::Arc<Vec<f32>>>,
 }
 
 /// What a training step needs besides the model: optimizer state.
@@ -427,6 +430,7 @@ impl Model {
             mlp,
             bias,
             mix,
+            host_leaves: Vec::new(),
         }
     }
 
@@ -519,6 +523,12 @@ impl Model {
                 })
                 .collect()
         };
+        // The host copies of the leaves hold their values only while no β gate changed them.
+        let hosts: Vec<std::sync::Arc<Vec<f32>>> = if self.dim_gates.is_empty() {
+            std::mem::take(&mut self.host_leaves)
+        } else {
+            vec![]
+        };
         // Every use below takes a tape-less copy of a leaf; the leaves' own tapes (the β gates'
         // ops, the traced gradients) are merged into the logit's at the end.
         let mut spare: Vec<T> = Vec::new();
@@ -553,6 +563,7 @@ impl Model {
                     batch,
                     d,
                     vectors == Some(MlpInput::InteractionVectors),
+                    hosts.get(b.table).cloned(),
                 );
                 match vectors {
                     Some(MlpInput::EmbeddingsAndProducts) => {
@@ -579,7 +590,14 @@ impl Model {
             }
         }
         if let Some(m) = &mut self.mlp {
-            parts.push(m.forward(mlp_inputs, batch, train));
+            // The embeddings group (DeepFM, IPNN) is the first table's leaf.
+            let embeddings =
+                self.cfg.mlp.as_ref().map(|c| c.input) != Some(MlpInput::InteractionVectors);
+            let mlp_hosts = match hosts.first() {
+                Some(h) if embeddings => vec![Some(h.clone())],
+                _ => vec![],
+            };
+            parts.push(m.forward_with_hosts(mlp_inputs, mlp_hosts, batch, train));
         }
         let mut logit = self
             .bias
@@ -683,10 +701,19 @@ impl Model {
 
     /// Click probabilities of a batch, in evaluation mode (running batch-norm statistics).
     pub fn predict(&mut self, batch: &Batch) -> Vec<f32> {
-        let (leaves, lin) = self.leaves(batch);
-        self.forward::<NoneTape>(leaves, lin, batch.rows, false)
+        let (leaves, hosts): (Vec<T2>, Vec<_>) = self
+            .tables
+            .iter()
+            .map(|t| t.leaf_and_host(&self.dev, batch))
+            .unzip();
+        let lin = self.linear.as_ref().map(|t| t.leaf(&self.dev, batch));
+        self.host_leaves = hosts;
+        let p = self
+            .forward::<NoneTape>(leaves, lin, batch.rows, false)
             .sigmoid()
-            .as_vec()
+            .as_vec();
+        self.host_leaves.clear();
+        p
     }
 
     /// Starts an epoch: reseeds the dropout stream from (`seed`, `epoch`), so that a run resumed
@@ -823,4 +850,70 @@ pub struct Snapshot {
     pub tables: Vec<Vec<f32>>,
     /// Batch-norm statistics (mean, var), in the order of [`Model::running`].
     pub running: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    /// `predict` (which hands the kernels the gathered leaves' host copies) gives what the plain
+    /// tape-less forward gives, for a model whose MLP reads the embeddings and one whose MLP reads
+    /// interaction vectors, after a few training steps (so that nothing is at its initial value).
+    #[test]
+    fn predict_matches_the_plain_forward() {
+        for input in [MlpInput::Embeddings, MlpInput::InteractionVectors] {
+            let fields: Vec<FieldInfo> = (0..5)
+                .map(|i| FieldInfo {
+                    name: format!("f{i}"),
+                    vocab: 7,
+                    positions: (0..4).collect(),
+                    multi: false,
+                })
+                .collect();
+            let cfg = ModelConfig {
+                fields,
+                d: 4,
+                function_wise: true,
+                linear: true,
+                orders: vec![OrderConfig {
+                    order: 2,
+                    functions: vec![
+                        (InteractionFn::Inner, all_pairs(5)),
+                        (InteractionFn::VectorKernel, all_pairs(5)),
+                    ],
+                    gate: GateKind::BatchNorm,
+                    gate_update: Update::Adam,
+                    to_logit: true,
+                }],
+                mlp: Some(MlpConfig {
+                    hidden: vec![8],
+                    input,
+                    batch_norm: true,
+                    dropout: 0.0,
+                }),
+                dim_gates: None,
+                bn_eps: 1e-5,
+                alpha_init: 1.0,
+                beta_init: 1.0,
+            };
+            let mut m = Model::new(cfg, 1);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+            let rows = 40;
+            let batch =
+                Batch::from_matrix((0..rows * 5).map(|_| rng.gen_range(0..7)).collect(), rows);
+            let y: Vec<f32> = (0..rows).map(|i| (i % 3 == 0) as u8 as f32).collect();
+            let mut opt = Optimizers::new(1e-2, 0.0);
+            for _ in 0..3 {
+                m.train_step(&batch, &y, &mut opt).unwrap();
+            }
+            let fast = m.predict(&batch);
+            let (leaves, lin) = m.leaves(&batch);
+            let plain = m
+                .forward::<NoneTape>(leaves, lin, rows, false)
+                .sigmoid()
+                .as_vec();
+            assert_eq!(fast, plain, "{input:?}");
+        }
+    }
 }

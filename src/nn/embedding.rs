@@ -239,6 +239,14 @@ impl Table {
             });
     }
 
+    /// The leaf tensor of a batch, and the same values on the host.
+    pub fn leaf_and_host(&self, dev: &Backend, batch: &Batch) -> (T2, std::sync::Arc<Vec<f32>>) {
+        let mut buf = Vec::new();
+        self.gather(batch, &mut buf);
+        let t = dev.tensor_from_vec(buf.clone(), (self.fields.len(), batch.rows * self.d));
+        (t, std::sync::Arc::new(buf))
+    }
+
     /// The leaf tensor of a batch.
     pub fn leaf(&self, dev: &Backend, batch: &Batch) -> T2 {
         let mut buf = Vec::new();

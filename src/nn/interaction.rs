@@ -133,7 +133,8 @@ impl FunctionBlock {
     /// The function's value for every tuple and sample `(P, batch)`, carrying the tape, and (when
     /// `vectors`, for the functions that have them) a tape-less copy of the element-wise product
     /// vectors `(P, batch, d)` it summed. The value must reach the loss (or its tape be merged
-    /// into it): the ops that made both are on its tape. Runs the fused CPU kernel
+    /// into it): the ops that made both are on its tape. `e_host`, when given, holds e's values
+    /// (saves a copy). Runs the fused CPU kernel
     /// ([`super::kernels::interact`]), or on CUDA the generic composition.
     pub fn forward<T: Tape<f32, Backend> + Merge<T>>(
         &self,
@@ -142,6 +143,7 @@ impl FunctionBlock {
         batch: usize,
         d: usize,
         vectors: bool,
+        e_host: Option<std::sync::Arc<Vec<f32>>>,
     ) -> (T2<T>, Option<T3<T>>) {
         #[cfg(not(feature = "cuda"))]
         {
@@ -153,10 +155,12 @@ impl FunctionBlock {
                 batch,
                 d,
                 vectors,
+                e_host,
             )
         }
         #[cfg(feature = "cuda")]
         {
+            let _ = e_host;
             let (out, v) = self.forward_generic(tuples, e, batch, d);
             (out, v.filter(|_| vectors))
         }

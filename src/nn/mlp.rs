@@ -183,10 +183,24 @@ impl Mlp {
         batch: usize,
         train: bool,
     ) -> Tensor<(usize,), f32, Backend, T> {
+        self.forward_with_hosts(inputs, vec![], batch, train)
+    }
+
+    /// [`Mlp::forward`], with the values of some input groups already on the host (`hosts[i]`
+    /// for group i, when given): inference then reads them without a copy.
+    pub fn forward_with_hosts<T: Tape<f32, Backend> + Merge<T>>(
+        &mut self,
+        inputs: Vec<T3<T>>,
+        hosts: Vec<Option<std::sync::Arc<Vec<f32>>>>,
+        batch: usize,
+        train: bool,
+    ) -> Tensor<(usize,), f32, Backend, T> {
+        #[cfg(feature = "cuda")]
+        let _ = hosts;
         #[cfg(not(feature = "cuda"))]
         if !T::OWNS_TAPE {
             let dev = inputs[0].device().clone();
-            let y = self.infer_host(inputs, batch);
+            let y = self.infer_host(inputs, &hosts, batch);
             return dev.tensor_from_vec(y, (batch,)).retaped::<T>();
         }
         #[cfg(not(feature = "cuda"))]
@@ -227,13 +241,21 @@ impl Mlp {
     /// stay in one buffer per layer (the tape's ops would copy each in and out). Batch norm uses
     /// the running statistics; no dropout.
     #[cfg(not(feature = "cuda"))]
-    fn infer_host<T: Tape<f32, Backend>>(&self, inputs: Vec<T3<T>>, batch: usize) -> Vec<f32> {
+    fn infer_host<T: Tape<f32, Backend>>(
+        &self,
+        inputs: Vec<T3<T>>,
+        hosts: &[Option<std::sync::Arc<Vec<f32>>>],
+        batch: usize,
+    ) -> Vec<f32> {
         use super::kernels::{bias_relu, flatten_host, host, matmul_into};
         let h0 = self.input[0].shape[2];
         let mut x = vec![0.0f32; batch * h0];
         for (i, (xg, w)) in inputs.iter().zip(&self.input).enumerate() {
             let (g, b, k) = *xg.shape();
-            let flat = flatten_host(&host(xg), g, b, k);
+            let flat = match hosts.get(i) {
+                Some(Some(h)) => flatten_host(h, g, b, k),
+                _ => flatten_host(&host(xg), g, b, k),
+            };
             matmul_into(&mut x, i > 0, &flat, batch, g * k, &host(&w.t), h0);
         }
         let mut width = h0;

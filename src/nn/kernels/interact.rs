@@ -5,6 +5,7 @@ use crate::nn::{Backend, T2, T3};
 use crate::spec::InteractionFn;
 use dfdx::prelude::*;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// The fields of one order's tuples, flat (`P × p`), as the kernels read them.
 #[derive(Clone, Debug)]
@@ -45,6 +46,7 @@ pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
     batch: usize,
     d: usize,
     vectors: bool,
+    e_host: Option<Arc<Vec<f32>>>,
 ) -> (T2<T>, Option<T3<T>>) {
     let dev = e.device().clone();
     let (e, mut tape) = e.split_tape();
@@ -53,7 +55,8 @@ pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
         tape = std::mem::take(&mut tape).merge(t);
         k
     });
-    let ev = super::host(&e);
+    // The caller may already hold e's values (inference keeps the gathered leaf): no copy then.
+    let ev = e_host.unwrap_or_else(|| Arc::new(super::host(&e)));
     let kv = kernel.as_ref().map(super::host).unwrap_or_default();
     let p = tuples.len();
     let bd = batch * d;
@@ -407,6 +410,7 @@ mod tests {
                             batch,
                             d,
                             true,
+                            None,
                         )
                     } else {
                         block.forward_generic(&tu, &et, batch, d)
