@@ -66,6 +66,8 @@ pub enum Source {
 pub struct FieldSlot {
     /// First row of the field in the table.
     pub offset: usize,
+    /// Where its first row starts in the table's data; row `id` starts `id · 3 · width` later.
+    pub base: usize,
     /// Rows (vocabulary size).
     pub vocab: usize,
     /// Kept positions among 0..d (all of them unless the dimension search pruned some).
@@ -81,8 +83,6 @@ pub struct Table {
     pub d: usize,
     /// The fields.
     pub fields: Vec<FieldSlot>,
-    /// Row starts in `data` (per global row), since widths differ between fields.
-    starts: Vec<usize>,
     data: Vec<f32>,
     /// Per row, the step it was last updated (for lazy bias correction, as SparseAdam).
     touched: Vec<u32>,
@@ -93,7 +93,6 @@ impl Table {
     /// (bound √(6 / (vocab + d)) per field).
     pub fn new(d: usize, fields: &[(usize, Vec<usize>)], rng: &mut impl rand::Rng) -> Self {
         let mut slots = Vec::new();
-        let mut starts = Vec::with_capacity(fields.iter().map(|f| f.0).sum());
         let total: usize = fields.iter().map(|(v, p)| v * 3 * p.len()).sum();
         let mut data = Vec::with_capacity(total);
         advise_huge_pages(&mut data);
@@ -101,14 +100,15 @@ impl Table {
         for (vocab, positions) in fields {
             let w = positions.len();
             let a = (6.0 / (*vocab + d) as f64).sqrt() as f32;
+            let base = data.len();
             for _ in 0..*vocab {
-                starts.push(data.len());
                 data.extend((0..w).map(|_| rng.gen_range(-a..a)));
                 data.extend(std::iter::repeat_n(0.0, 2 * w));
             }
             let source = Source::Column(slots.len());
             slots.push(FieldSlot {
                 offset,
+                base,
                 vocab: *vocab,
                 positions: positions.clone(),
                 source,
@@ -119,7 +119,6 @@ impl Table {
         Table {
             d,
             fields: slots,
-            starts,
             data,
             touched: vec![0; rows],
         }
@@ -157,9 +156,13 @@ impl Table {
 
     /// Weights (not moments) of every row, field by field: what a checkpoint saves.
     pub fn weights(&self) -> Vec<f32> {
-        let mut out = Vec::new();
-        for (r, &s) in self.starts.iter().enumerate() {
-            out.extend_from_slice(&self.data[s..s + self.width_of(r)]);
+        let mut out = Vec::with_capacity(self.num_weights());
+        for slot in &self.fields {
+            let w = slot.positions.len();
+            for id in 0..slot.vocab {
+                let s = slot.base + id * 3 * w;
+                out.extend_from_slice(&self.data[s..s + w]);
+            }
         }
         out
     }
@@ -167,10 +170,13 @@ impl Table {
     /// Sets the weights (same layout as [`Table::weights`]).
     pub fn set_weights(&mut self, w: &[f32]) {
         let mut k = 0;
-        for r in 0..self.starts.len() {
-            let (s, n) = (self.starts[r], self.width_of(r));
-            self.data[s..s + n].copy_from_slice(&w[k..k + n]);
-            k += n;
+        for slot in &self.fields {
+            let n = slot.positions.len();
+            for id in 0..slot.vocab {
+                let s = slot.base + id * 3 * n;
+                self.data[s..s + n].copy_from_slice(&w[k..k + n]);
+                k += n;
+            }
         }
         assert_eq!(k, w.len(), "weights fill the table");
     }
@@ -183,11 +189,6 @@ impl Table {
             .sum()
     }
 
-    fn width_of(&self, row: usize) -> usize {
-        let f = self.fields.partition_point(|f| f.offset <= row) - 1;
-        self.fields[f].positions.len()
-    }
-
     /// The row of `id` in field `f`.
     #[inline]
     pub fn row(&self, f: usize, id: u32) -> usize {
@@ -196,9 +197,10 @@ impl Table {
 
     /// The weights of a row.
     pub fn row_weights(&self, f: usize, id: u32) -> &[f32] {
-        let r = self.row(f, id);
-        let s = self.starts[r];
-        &self.data[s..s + self.fields[f].positions.len()]
+        let slot = &self.fields[f];
+        let w = slot.positions.len();
+        let s = slot.base + id as usize * 3 * w;
+        &self.data[s..s + w]
     }
 
     /// Gathers a batch into the host buffer of the leaf, `(fields, batch · d)`.
@@ -217,9 +219,9 @@ impl Table {
                     let col = |b: usize| batch.matrix[b * batch.columns + c] as usize;
                     for b in 0..rows {
                         if b + PREFETCH < rows {
-                            prefetch(&self.data, self.starts[slot.offset + col(b + PREFETCH)], d);
+                            prefetch(&self.data, slot.base + col(b + PREFETCH) * 3 * d, d);
                         }
-                        let s = self.starts[slot.offset + col(b)];
+                        let s = slot.base + col(b) * 3 * d;
                         dst[b * d..(b + 1) * d].copy_from_slice(&self.data[s..s + d]);
                     }
                     return;
@@ -229,7 +231,7 @@ impl Table {
                     let row = &mut dst[b * d..(b + 1) * d];
                     batch.entries(slot.source, b, &mut entries);
                     for &(id, w) in &entries {
-                        let s = self.starts[slot.offset + id as usize];
+                        let s = slot.base + id as usize * 3 * width;
                         let src = &self.data[s..s + width];
                         for (&k, &x) in slot.positions.iter().zip(src) {
                             row[k] += w * x;
@@ -264,7 +266,6 @@ impl Table {
         let step_size = lr / (1.0 - b1.powi(step as i32));
         let inv_sqrt_c2 = 1.0 / (1.0 - b2.powi(step as i32)).sqrt();
         // Per field in parallel: each field's rows are disjoint from the others'.
-        let starts = &self.starts;
         let touched_ptr = SyncPtr(self.touched.as_mut_ptr());
         let data_ptr = SyncPtr(self.data.as_mut_ptr());
         let data_len = self.data.len();
@@ -285,9 +286,9 @@ impl Table {
             while i < rows.len() {
                 let id = rows[i].0;
                 if i + PREFETCH < rows.len() {
-                    let r = slot.offset + rows[i + PREFETCH].0 as usize;
+                    let s = slot.base + rows[i + PREFETCH].0 as usize * 3 * w;
                     // SAFETY: a read hint only; the row is inside the table.
-                    unsafe { prefetch_ptr(data_ptr.get().add(starts[r]), 3 * w) };
+                    unsafe { prefetch_ptr(data_ptr.get().add(s), 3 * w) };
                 }
                 g.iter_mut().for_each(|x| *x = 0.0);
                 while i < rows.len() && rows[i].0 == id {
@@ -303,11 +304,12 @@ impl Table {
                     i += 1;
                 }
                 let r = slot.offset + id as usize;
-                debug_assert!(starts[r] + 3 * w <= data_len);
+                let s = slot.base + id as usize * 3 * w;
+                debug_assert!(s + 3 * w <= data_len);
                 // SAFETY: row r belongs to field f only, and each field is handled by one task.
                 let (row, touched) = unsafe {
                     (
-                        std::slice::from_raw_parts_mut(data_ptr.get().add(starts[r]), 3 * w),
+                        std::slice::from_raw_parts_mut(data_ptr.get().add(s), 3 * w),
                         &mut *touched_ptr.get().add(r),
                     )
                 };

@@ -197,8 +197,10 @@ impl Mlp {
     ) -> Tensor<(usize,), f32, Backend, T> {
         #[cfg(feature = "cuda")]
         let _ = hosts;
+        // Inference (no tape, running statistics) runs on host buffers; a tape-less forward in
+        // training mode (batch statistics) takes the kernels' path like any other.
         #[cfg(not(feature = "cuda"))]
-        if !T::OWNS_TAPE {
+        if !T::OWNS_TAPE && !train {
             let dev = inputs[0].device().clone();
             let y = self.infer_host(inputs, &hosts, batch);
             return dev.tensor_from_vec(y, (batch,)).retaped::<T>();

@@ -38,6 +38,7 @@ impl FlatTuples {
 /// field-major embeddings `e` `(fields, batch · d)`, and (when `vectors`, for the functions that
 /// have them) a tape-less view of the element-wise products `(P, batch, d)`, whose gradient
 /// flows back through the returned value's tape. `kernel` is φ `(P, d)`, s `(P, 1)` or w `(p, d)`.
+#[allow(clippy::too_many_arguments)]
 pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
     e: T2<T>,
     tuples: &FlatTuples,

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Runs `aim bench` and the PyTorch side (benches/pytorch_bench.py) one after the other on the same
+shapes and prints README's speed table (markdown). Needs a release build (`cargo build --release`)
+and `pip install torch`; without torch it prints aim's rows alone.
+
+Usage: python3 benches/compare.py [--steps 20] [--repeat 3]
+Each row is the best of `--repeat` runs (this machine's timings vary by ±10% between runs).
+"""
+import argparse, json, os, subprocess, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+AIM = os.path.join(HERE, "..", "target", "release", "aim")
+
+
+def run(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def best(cmd, repeat):
+    runs = [run(cmd) for _ in range(repeat)]
+    return {
+        "train": max(r["train_samples_per_s"] for r in runs),
+        "infer": max(r["infer_samples_per_s"] for r in runs),
+        "rss": min(r["peak_rss_mb"] for r in runs),
+        "wait": min(r.get("data_wait_ms", float("nan")) for r in runs),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=3)
+    o = ap.parse_args()
+    try:
+        import torch  # noqa: F401
+        have_torch = True
+    except ImportError:
+        have_torch = False
+        print("torch is not installed: aim's rows only", file=sys.stderr)
+    print("| model | implementation | train samples/s | inference samples/s | peak RSS MiB |")
+    print("|---|---|---|---|---|")
+    for model in ["deepfm", "search", "retrain"]:
+        a = best([AIM, "bench", "--model", model, "--steps", str(o.steps), "--json"], o.repeat)
+        print(f"| {model} | aim | {a['train']:,.0f} | {a['infer']:,.0f} | {a['rss']:,.0f} |")
+        if not have_torch:
+            continue
+        optims = ["sparse", "dense", "fused"] if model == "deepfm" else ["sparse"]
+        for opt in optims:
+            t = best([sys.executable, os.path.join(HERE, "pytorch_bench.py"), "--model", model,
+                      "--optim", opt, "--steps", str(o.steps), "--json"], o.repeat)
+            name = {"sparse": "PyTorch, SparseAdam + Adam", "dense": "PyTorch, Adam (dense)",
+                    "fused": "PyTorch, fused Adam (dense)"}[opt]
+            print(f"| {model} | {name} | {t['train']:,.0f} ({a['train'] / t['train']:.2f}×) "
+                  f"| {t['infer']:,.0f} ({a['infer'] / t['infer']:.2f}×) | {t['rss']:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
