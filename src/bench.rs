@@ -88,6 +88,9 @@ pub struct BenchResult {
     pub infer_samples_per_s: f64,
     /// Peak resident memory of the process, MiB.
     pub peak_rss_mb: f64,
+    /// Resident memory once the model and the rows exist, before the first step, MiB: the peak
+    /// less this is what the steps add (activations, gradients, the kernels' buffers).
+    pub rss_before_steps_mb: f64,
     /// Parameters and their optimizer state (Adam's two moments), MiB.
     pub state_mb: f64,
     /// Trained values.
@@ -180,11 +183,16 @@ pub fn config(o: &BenchOptions) -> ModelConfig {
 
 /// Peak resident memory of this process so far, MiB (Linux; 0 elsewhere).
 pub fn peak_rss_mb() -> f64 {
+    rss_mb("VmHWM:")
+}
+
+/// A memory line of `/proc/self/status` in MiB (Linux; 0 elsewhere).
+fn rss_mb(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|k| k.parse::<f64>().ok())
         })
@@ -245,6 +253,7 @@ fn run_in_pool(o: &BenchOptions) -> Result<BenchResult> {
         }
     }
     let batches = pool_rows / o.batch;
+    let rss_before_steps_mb = rss_mb("VmRSS:");
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Batch, Vec<f32>)>(2);
     let mut step_secs = Vec::with_capacity(o.steps);
     let mut wait = 0.0f64;
@@ -300,6 +309,7 @@ fn run_in_pool(o: &BenchOptions) -> Result<BenchResult> {
         data_wait_ms: wait * 1e3,
         infer_samples_per_s: o.batch as f64 / median(infer_secs),
         peak_rss_mb: peak_rss_mb(),
+        rss_before_steps_mb,
         state_mb: (params * 3 * 4) as f64 / (1024.0 * 1024.0),
         params,
     })

@@ -160,8 +160,12 @@ fn bench(o: aim::bench::BenchOptions, json: bool) -> u8 {
             );
             println!("inference  {:>9.0} samples/s", r.infer_samples_per_s);
             println!(
-                "memory     {:>9.0} MiB peak RSS ({:.0} MiB parameters + Adam moments, {} parameters)",
-                r.peak_rss_mb, r.state_mb, r.params
+                "memory     {:>9.0} MiB peak RSS: {:.0} MiB before the first step ({:.0} MiB parameters + Adam moments, {} parameters), {:.0} MiB added by the steps",
+                r.peak_rss_mb,
+                r.rss_before_steps_mb,
+                r.state_mb,
+                r.params,
+                r.peak_rss_mb - r.rss_before_steps_mb
             );
             0
         }

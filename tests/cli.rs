@@ -487,3 +487,40 @@ fn run_with_seeds_reports_mean_std_and_a_t_test_against_a_baseline() {
         stderr(&o)
     );
 }
+
+#[test]
+fn bench_prints_one_json_object_with_the_contracted_fields() {
+    for model in ["deepfm", "search", "retrain"] {
+        let o = aim(&[
+            "bench", "--model", model, "--fields", "6", "--vocab", "600", "-d", "4", "--mlp",
+            "16,8", "--batch", "64", "--warmup", "1", "--steps", "3", "--json",
+        ]);
+        assert!(o.status.success(), "{model}: {}", stderr(&o));
+        let v: serde_json::Value =
+            serde_json::from_str(stdout(&o).trim()).expect("one JSON object");
+        for key in [
+            "train_samples_per_s",
+            "infer_samples_per_s",
+            "peak_rss_mb",
+            "data_wait_ms",
+        ] {
+            let x = v[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{model}: {key} in {v}"));
+            assert!(x.is_finite() && x >= 0.0, "{model}: {key} = {x}");
+        }
+        assert!(v["train_samples_per_s"].as_f64().unwrap() > 0.0);
+        assert_eq!(v["options"]["model"], model);
+        assert_eq!(v["options"]["batch"], 64);
+    }
+}
+
+#[test]
+fn bench_refuses_an_impossible_shape() {
+    let o = aim(&["bench", "--threads", "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--threads"), "{}", stderr(&o));
+    let o = aim(&["bench", "--fields", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("fields"), "{}", stderr(&o));
+}
