@@ -26,11 +26,6 @@ def pairs(n):
     return [(i, j) for i in range(n) for j in range(i + 1, n)]
 
 
-def d_all_pairs(ps):
-    n = max(p[1] for p in ps) + 1
-    return n * (n - 1) // 2
-
-
 class Interactions(nn.Module):
     """One function over a list of pairs, (B, P) outputs and optionally (B, P, d) vectors."""
 
@@ -46,18 +41,21 @@ class Interactions(nn.Module):
             self.k = nn.Parameter(torch.ones(P))
         elif fn == "outer":
             self.k = nn.Parameter(torch.empty(2, d).uniform_(-0.5, 0.5))
-
-        # All pairs of the inner product: one batched matmul and the upper triangle (as FuxiCTR's
-        # InnerProductInteraction), much faster than gathering both sides.
-        self.all_pairs = fn == "inner" and P == d_all_pairs(ps)
+        self.need_vectors = False
 
     def forward(self, e):  # e: (B, n, d)
-        if self.all_pairs:
-            return torch.bmm(e, e.transpose(1, 2))[:, self.i, self.j], None
-        a, b = e[:, self.i], e[:, self.j]
+        # The fastest formulation found for each function, to be fair to PyTorch:
+        # - inner and scalar kernel without vectors: one batched matmul e·eᵀ and the pairs'
+        #   entries (as FuxiCTR's InnerProductInteraction), instead of gathering both sides;
+        # - outer: each field's projections w_qᵀe once, then the pairs' products;
+        # - vector kernel, or any function whose vectors the MLP reads: gather both sides.
         if self.fn == "outer":
-            return (a @ self.k[0]) * (b @ self.k[1]), None
-        prod = a * b
+            p0, p1 = e @ self.k[0], e @ self.k[1]  # (B, n)
+            return p0[:, self.i] * p1[:, self.j], None
+        if self.fn in ("inner", "scalar") and not self.need_vectors:
+            out = torch.bmm(e, e.transpose(1, 2))[:, self.i, self.j]
+            return (out * self.k if self.fn == "scalar" else out), None
+        prod = e[:, self.i] * e[:, self.j]
         if self.fn == "inner":
             return prod.sum(-1), prod
         if self.fn == "scalar":
@@ -85,6 +83,8 @@ class Model(nn.Module):
         self.lin = nn.Embedding(o.vocab, 1, sparse=sparse)
         nn.init.zeros_(self.lin.weight)
         self.blocks = nn.ModuleList(Interactions(f, g, d) for f, g in zip(fns, groups))
+        for b in self.blocks:
+            b.need_vectors = o.model == "retrain"
         self.bns = nn.ModuleList(nn.BatchNorm1d(len(g), affine=False) for g in groups)
         self.alphas = nn.ParameterList(nn.Parameter(torch.ones(len(g))) for g in groups)
         self.tables_of = [0] if tables == 1 else list(range(len(fns)))
