@@ -362,38 +362,46 @@ impl Model {
             .collect();
         let n = cfg.fields.len();
         let mlp = cfg.mlp.as_ref().map(|m| {
+            // A position the dimension search pruned is zero in the leaf, and so in every product
+            // that involves its field: the MLP reads only the positions all of a block's fields
+            // keep (the same function, without weights that could never matter).
+            let keep_of = |tuples: &[Vec<usize>]| -> Vec<Vec<usize>> {
+                tuples
+                    .iter()
+                    .map(|tuple| {
+                        (0..d)
+                            .filter(|k| tuple.iter().all(|&f| cfg.fields[f].positions.contains(k)))
+                            .collect()
+                    })
+                    .collect()
+            };
+            let group = |groups: usize, width: usize, keep: Vec<Vec<usize>>| Group {
+                groups,
+                width,
+                keep: keep.iter().any(|k| k.len() < width).then_some(keep),
+            };
+            let singles: Vec<Vec<usize>> = (0..n).map(|f| vec![f]).collect();
+            let embeddings = || group(n, d, keep_of(&singles));
             let mut groups = vec![];
             match m.input {
-                MlpInput::Embeddings => groups.push(Group {
-                    groups: n,
-                    width: d,
-                }),
+                MlpInput::Embeddings => groups.push(embeddings()),
                 MlpInput::EmbeddingsAndProducts => {
-                    groups.push(Group {
-                        groups: n,
-                        width: d,
-                    });
+                    groups.push(embeddings());
                     for o in &orders {
                         for b in &o.blocks {
-                            groups.push(Group {
-                                groups: b.tuples.len(),
-                                width: 1,
-                            });
+                            groups.push(Group::all(b.tuples.len(), 1));
                         }
                     }
                 }
                 MlpInput::InteractionVectors => {
                     for o in &orders {
                         for b in &o.blocks {
-                            let width = if b.function.function == InteractionFn::Outer {
-                                1
+                            if b.function.function == InteractionFn::Outer {
+                                groups.push(Group::all(b.tuples.len(), 1));
                             } else {
-                                d
-                            };
-                            groups.push(Group {
-                                groups: b.tuples.len(),
-                                width,
-                            });
+                                let keep = keep_of(&b.tuples.tuples);
+                                groups.push(group(b.tuples.len(), d, keep));
+                            }
                         }
                     }
                 }

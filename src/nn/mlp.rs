@@ -7,18 +7,43 @@ use super::{xavier, Backend, Param, Update, T2, T3};
 use dfdx::prelude::*;
 
 /// One input group's shape: `groups` blocks of `width` values per sample.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
     /// Blocks (fields, tuples).
     pub groups: usize,
     /// Values per block.
     pub width: usize,
+    /// Per block, the positions the MLP reads (sorted), when not all: the others are always zero
+    /// (an embedding dimension the search pruned) and get no weights.
+    pub keep: Option<Vec<Vec<usize>>>,
+}
+
+impl Group {
+    /// A group that reads every value.
+    pub fn all(groups: usize, width: usize) -> Self {
+        Group {
+            groups,
+            width,
+            keep: None,
+        }
+    }
+
+    /// Values per sample the MLP reads from it.
+    pub fn kept(&self) -> usize {
+        match &self.keep {
+            Some(k) => k.iter().map(Vec::len).sum(),
+            None => self.groups * self.width,
+        }
+    }
 }
 
 /// The MLP.
 pub struct Mlp {
-    /// First-layer weights, one per input group `(G, k, h)`.
+    /// First-layer weights, one per input group `(G, k, h)`, or `(1, kept, h)` for a group that
+    /// reads only some positions.
     pub input: Vec<Param>,
+    /// Per input group, the positions it reads (see [`Group::keep`]).
+    pub keep: Vec<Option<Vec<Vec<usize>>>>,
     /// Weights `(h_i, h_{i+1})` of the later layers, ending with `(h_last, 1)`.
     pub layers: Vec<Param>,
     /// Biases, one per layer (first and later), the last one of length 1.
@@ -42,22 +67,27 @@ impl Mlp {
         rng: &mut impl rand::Rng,
     ) -> Self {
         assert!(!hidden.is_empty(), "an MLP has a hidden layer");
-        let fan_in: usize = inputs.iter().map(|g| g.groups * g.width).sum();
+        let fan_in: usize = inputs.iter().map(Group::kept).sum();
         let h0 = hidden[0];
         let input = inputs
             .iter()
             .enumerate()
             .map(|(i, g)| {
-                let n = g.groups * g.width * h0;
+                let shape = match &g.keep {
+                    Some(_) => vec![1, g.kept(), h0],
+                    None => vec![g.groups, g.width, h0],
+                };
+                let n = g.kept() * h0;
                 Param::new(
                     dev,
                     format!("{name}.in{i}"),
-                    vec![g.groups, g.width, h0],
+                    shape,
                     xavier(rng, fan_in, h0, n),
                     Update::Adam,
                 )
             })
             .collect();
+        let keep = inputs.iter().map(|g| g.keep.clone()).collect();
         let mut widths = hidden.to_vec();
         widths.push(1);
         let layers = widths
@@ -90,6 +120,7 @@ impl Mlp {
         let rng = rand::SeedableRng::seed_from_u64(rng.gen::<u64>());
         Mlp {
             input,
+            keep,
             layers,
             biases,
             norms,
@@ -211,10 +242,13 @@ impl Mlp {
             let first: Vec<(T2<T>, T2<T>)> = inputs
                 .into_iter()
                 .zip(&self.input)
-                .map(|(xg, w)| {
-                    let (g, _, k) = *xg.shape();
-                    let h = w.shape[2];
-                    (flatten_groups(xg), w.t3::<T>().reshape_like(&(g * k, h)))
+                .zip(&self.keep)
+                .map(|((xg, w), keep)| {
+                    let (rows, h) = (w.shape[0] * w.shape[1], w.shape[2]);
+                    (
+                        flatten_groups(xg, keep.as_deref()),
+                        w.t3::<T>().reshape_like(&(rows, h)),
+                    )
                 })
                 .collect();
             let mut x = dense(first, Some(self.biases[0].t2::<T>()), true);
@@ -249,16 +283,18 @@ impl Mlp {
         hosts: &[Option<std::sync::Arc<Vec<f32>>>],
         batch: usize,
     ) -> Vec<f32> {
-        use super::kernels::{bias_relu, flatten_host, host, matmul_into};
+        use super::kernels::{bias_relu, flatten_host, host, matmul_into, Keep};
         let h0 = self.input[0].shape[2];
         let mut x = vec![0.0f32; batch * h0];
         for (i, (xg, w)) in inputs.iter().zip(&self.input).enumerate() {
             let (g, b, k) = *xg.shape();
+            let keep = self.keep[i].as_deref().map_or(Keep::All, Keep::Some);
             let flat = match hosts.get(i) {
-                Some(Some(h)) => flatten_host(h, g, b, k),
-                _ => flatten_host(&host(xg), g, b, k),
+                Some(Some(h)) => flatten_host(h, g, b, k, keep),
+                _ => flatten_host(&host(xg), g, b, k, keep),
             };
-            matmul_into(&mut x, i > 0, &flat, batch, g * k, &host(&w.t), h0);
+            let rows = w.shape[0] * w.shape[1];
+            matmul_into(&mut x, i > 0, &flat, batch, rows, &host(&w.t), h0);
         }
         let mut width = h0;
         let n = self.layers.len();
@@ -312,11 +348,29 @@ impl Mlp {
         // (G·k, h): the same as a matmul of the concatenation, with no (G, batch, h) intermediate
         // (which with hundreds of interaction groups would be gigabytes).
         let mut x: Option<T2<T>> = None;
-        for (xg, w) in inputs.into_iter().zip(&self.input) {
+        for ((xg, w), keep) in inputs.into_iter().zip(&self.input).zip(&self.keep) {
             let (g, b, k) = *xg.shape();
             let h = w.shape[2];
             let flat: T2<T> = xg.permute::<_, Axes3<1, 0, 2>>().reshape_like(&(b, g * k));
-            let part = flat.matmul(w.t3::<T>().reshape_like(&(g * k, h)));
+            // Kept positions only: a product with a 0/1 selection matrix (g·k, kept).
+            let flat = match keep {
+                Some(kp) => {
+                    let kept: usize = kp.iter().map(Vec::len).sum();
+                    let mut sel = vec![0.0f32; g * k * kept];
+                    let mut c = 0;
+                    for (gi, positions) in kp.iter().enumerate() {
+                        for &p in positions {
+                            sel[(gi * k + p) * kept + c] = 1.0;
+                            c += 1;
+                        }
+                    }
+                    let sel: T2 = flat.device().tensor_from_vec(sel, (g * k, kept));
+                    flat.matmul(sel)
+                }
+                None => flat,
+            };
+            let rows = w.shape[0] * w.shape[1];
+            let part = flat.matmul(w.t3::<T>().reshape_like(&(rows, h)));
             x = Some(match x {
                 None => part,
                 Some(a) => a + part,
@@ -351,11 +405,9 @@ mod tests {
             Group {
                 groups: 3,
                 width: 4,
+                keep: Some(vec![vec![0, 2], vec![1, 2, 3], vec![3]]),
             },
-            Group {
-                groups: 5,
-                width: 1,
-            },
+            Group::all(5, 1),
         ];
         let mut mlp = Mlp::new(&dev, "m", &groups, &[7, 6], true, 1e-5, &mut rng);
         for p in mlp.params_mut() {
@@ -387,19 +439,47 @@ mod tests {
                 "host inference {a} vs {b}"
             );
         }
-        // Training mode (batch statistics) through the taped kernels.
+        // Training mode (batch statistics) through the taped kernels: values, and the gradients
+        // of the first input (scattered back to its kept positions) and of its weights.
         let mut m2 = Mlp::new(&dev, "m", &groups, &[7, 6], true, 1e-5, &mut rng);
         for (p, q) in m2.params_mut().zip(mlp.params()) {
             p.set(&q.values());
         }
-        let taped = || -> Vec<T3<crate::nn::Tp>> { inputs.iter().map(|x| x.retaped()).collect() };
-        let fast = mlp.forward(taped(), batch, true).as_vec();
-        let generic = m2.forward_generic(taped(), batch, true).as_vec();
-        for (a, b) in fast.iter().zip(&generic) {
-            assert!(
-                (a - b).abs() < 1e-4 * (1.0 + b.abs()),
-                "training {a} vs {b}"
-            );
+        let r: crate::nn::T1 = dev.tensor_from_vec(
+            (0..batch).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+            (batch,),
+        );
+        let mut results = Vec::new();
+        for (m, generic) in [(&mut mlp, false), (&mut m2, true)] {
+            let x0 = inputs[0].clone().trace(crate::nn::Grads::leaky());
+            let taped = vec![x0, inputs[1].retaped::<crate::nn::Tp>()];
+            let y = if generic {
+                m.forward_generic(taped, batch, true)
+            } else {
+                m.forward(taped, batch, true)
+            };
+            let v = y.as_vec();
+            let g = (y * r.clone()).sum::<(), _>().backward();
+            results.push((v, g.get(&inputs[0]).as_vec(), g.get(&m.input[0].t).as_vec()));
         }
+        let (fast, generic) = (&results[0], &results[1]);
+        for (what, a, b) in [
+            ("value", &fast.0, &generic.0),
+            ("d/dinput", &fast.1, &generic.1),
+            ("d/dweight", &fast.2, &generic.2),
+        ] {
+            assert_eq!(a.len(), b.len(), "{what}");
+            for (x, y) in a.iter().zip(b.iter()) {
+                assert!(
+                    (x - y).abs() < 1e-4 * (1.0 + y.abs()),
+                    "training {what}: {x} vs {y}"
+                );
+            }
+        }
+        assert_eq!(
+            fast.1[1], 0.0,
+            "block 0 does not read position 1: no gradient there"
+        );
+        assert!(fast.1[0] != 0.0, "block 0 reads position 0");
     }
 }

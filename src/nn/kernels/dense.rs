@@ -112,14 +112,51 @@ pub(crate) fn bias_relu(y: &mut [f32], n: usize, b: Option<&[f32]>, relu: bool) 
     });
 }
 
-/// `(groups, batch, k)` laid out as `(batch, groups · k)`, on host buffers.
-pub(crate) fn flatten_host(x: &[f32], g: usize, b: usize, k: usize) -> Vec<f32> {
-    let mut y = vec![0.0f32; b * g * k];
-    y.par_chunks_mut((g * k).max(1))
+/// Which positions of each block an MLP input group keeps: all of them, or per block a sorted
+/// list (positions that are always zero, such as an embedding dimension the search pruned,
+/// carry nothing and get no weights).
+#[derive(Clone, Copy)]
+pub(crate) enum Keep<'a> {
+    All,
+    Some(&'a [Vec<usize>]),
+}
+
+impl Keep<'_> {
+    /// Kept values per sample, and each block's first column in a row.
+    fn layout(self, g: usize, k: usize) -> (usize, Vec<usize>) {
+        match self {
+            Keep::All => (g * k, (0..g).map(|gi| gi * k).collect()),
+            Keep::Some(keep) => {
+                assert_eq!(keep.len(), g, "one kept list per block");
+                let mut starts = Vec::with_capacity(g);
+                let mut at = 0;
+                for kp in keep {
+                    starts.push(at);
+                    at += kp.len();
+                }
+                (at, starts)
+            }
+        }
+    }
+}
+
+/// `(groups, batch, k)` laid out as `(batch, kept values)`, block after block, on host buffers.
+pub(crate) fn flatten_host(x: &[f32], g: usize, b: usize, k: usize, keep: Keep) -> Vec<f32> {
+    let (width, starts) = keep.layout(g, k);
+    let mut y = vec![0.0f32; b * width];
+    y.par_chunks_mut(width.max(1))
         .enumerate()
         .for_each(|(r, row)| {
             for gi in 0..g {
-                row[gi * k..(gi + 1) * k].copy_from_slice(&x[(gi * b + r) * k..][..k]);
+                let src = &x[(gi * b + r) * k..][..k];
+                match keep {
+                    Keep::All => row[gi * k..(gi + 1) * k].copy_from_slice(src),
+                    Keep::Some(kp) => {
+                        for (o, &p) in row[starts[gi]..].iter_mut().zip(&kp[gi]) {
+                            *o = src[p];
+                        }
+                    }
+                }
             }
         });
     y
@@ -221,12 +258,19 @@ pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
     out.put_tape(tape)
 }
 
-/// `(groups, batch, k)` laid out as `(batch, groups · k)`: an input group of the MLP.
-pub fn flatten_groups<T: Tape<f32, Backend> + Merge<T>>(x: T3<T>) -> T2<T> {
+/// `(groups, batch, k)` laid out as `(batch, groups · k)`: an input group of the MLP; with
+/// `keep`, only each block's kept positions.
+pub fn flatten_groups<T: Tape<f32, Backend> + Merge<T>>(
+    x: T3<T>,
+    keep: Option<&[Vec<usize>]>,
+) -> T2<T> {
     let (g, b, k) = *x.shape();
+    let keep_owned: Option<Vec<Vec<usize>>> = keep.map(|k| k.to_vec());
+    let kp = keep.map_or(Keep::All, Keep::Some);
+    let (width, starts) = kp.layout(g, k);
     let (x, mut tape) = x.split_tape();
-    let y = flatten_host(&super::host(&x), g, b, k);
-    let out: T2 = x.device().tensor_from_vec(y, (b, g * k));
+    let y = flatten_host(&super::host(&x), g, b, k, kp);
+    let out: T2 = x.device().tensor_from_vec(y, (b, width));
     let out_c = out.clone();
     tape.add_backward_op(move |grads| {
         let (gy, gx) = grad_read_write(grads, &out_c, &x)?;
@@ -238,9 +282,15 @@ pub fn flatten_groups<T: Tape<f32, Backend> + Merge<T>>(x: T3<T>) -> T2<T> {
                     let dst = unsafe {
                         std::slice::from_raw_parts_mut(gx_ptr.get().add((gi * b + r) * k), k)
                     };
-                    dst.iter_mut()
-                        .zip(&gy[r * g * k + gi * k..][..k])
-                        .for_each(|(a, v)| *a += v);
+                    let src = &gy[r * width + starts[gi]..];
+                    match &keep_owned {
+                        None => dst.iter_mut().zip(&src[..k]).for_each(|(a, v)| *a += v),
+                        Some(kp) => {
+                            for (&p, v) in kp[gi].iter().zip(src) {
+                                dst[p] += v;
+                            }
+                        }
+                    }
                 }
             }
         });
@@ -293,7 +343,7 @@ mod tests {
                 let g = g3.clone().trace(Grads::leaky());
                 let x = x2.retaped::<Tp>();
                 let y: T2<Tp> = if custom {
-                    let flat = flatten_groups(g);
+                    let flat = flatten_groups(g, None);
                     dense(
                         vec![(flat, w1.retaped::<Tp>()), (x, w2.retaped::<Tp>())],
                         Some(b.retaped::<Tp>()),

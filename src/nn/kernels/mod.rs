@@ -16,7 +16,7 @@ mod dense;
 mod interact;
 
 pub use bn::{gated_bn, gated_bn_sum};
-pub(crate) use dense::{bias_relu, flatten_host, matmul_into};
+pub(crate) use dense::{bias_relu, flatten_host, matmul_into, Keep};
 pub use dense::{dense, flatten_groups};
 pub use interact::{interact, FlatTuples};
 
