@@ -53,6 +53,10 @@ pub struct Params {
     pub before: usize,
     /// The re-trained architecture.
     pub after: usize,
+    /// The base model with function-wise embeddings (one table per searched function), the
+    /// fair size to compare the architecture with: it has those tables too.
+    #[serde(default)]
+    pub base_function_wise: usize,
 }
 
 /// Validation and test metrics of the re-trained model.
@@ -202,8 +206,8 @@ impl Architecture {
         }
         let _ = writeln!(
             o,
-            "\nparameters: base model {}, first search model {}, found architecture {}",
-            self.params.base, self.params.before, self.params.after
+            "\nparameters: base model {} ({} with function-wise embeddings), first search model {}, found architecture {}",
+            self.params.base, self.params.base_function_wise, self.params.before, self.params.after
         );
         let _ = writeln!(
             o,

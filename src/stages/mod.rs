@@ -288,8 +288,18 @@ pub fn pipeline(
     let (ds, _) = crate::data::prepare(spec, false, progress)?;
     let d = spec.model.embedding_dim;
     let fields = full_fields(&ds, d)?;
-    let base_params =
-        Model::new(ModelConfig::base(&spec.model, fields.clone())?, spec.seed).num_params();
+    let base = Model::new(ModelConfig::base(&spec.model, fields.clone())?, spec.seed);
+    let base_params = base.num_params();
+    // One embedding table per searched function when the search is function-wise.
+    let tables = spec.search_interactions.as_ref().map_or(1, |s| {
+        if s.embeddings == crate::spec::EmbeddingSharing::FunctionWise {
+            s.functions.len().max(1)
+        } else {
+            1
+        }
+    });
+    let base_function_wise = base_params + (tables - 1) * base.tables[0].num_weights();
+    drop(base);
     let key = crate::data::hash::Fnv::default()
         .str(spec_text)
         .str(&ds.meta.key)
@@ -478,6 +488,7 @@ pub fn pipeline(
             base: base_params,
             before,
             after,
+            base_function_wise,
         },
         stages,
         metrics: Metrics {
