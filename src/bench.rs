@@ -210,6 +210,9 @@ pub fn run(o: &BenchOptions) -> Result<BenchResult> {
     if o.fields < 2 || o.vocab < o.fields || o.d == 0 || o.batch < 2 || o.steps == 0 {
         bail!("the benchmark needs ≥ 2 fields, a vocabulary of ≥ 1 id per field, d ≥ 1, a batch of ≥ 2 and ≥ 1 timed step");
     }
+    if o.model != BenchModel::Search && (o.mlp.is_empty() || o.mlp.contains(&0)) {
+        bail!("--mlp needs at least one layer, each at least 1 wide (e.g. --mlp 400,400,400)");
+    }
     if o.threads == 0 {
         bail!("--threads must be at least 1");
     }

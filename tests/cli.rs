@@ -520,6 +520,9 @@ fn bench_refuses_an_impossible_shape() {
     let o = aim(&["bench", "--threads", "0"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--threads"), "{}", stderr(&o));
+    let o = aim(&["bench", "--mlp", "400,0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--mlp"), "{}", stderr(&o));
     let o = aim(&["bench", "--fields", "1"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("fields"), "{}", stderr(&o));
