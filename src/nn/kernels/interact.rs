@@ -153,6 +153,92 @@ pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
     (out.put_tape(tape), vecs.map(|v| v.retaped::<T>()))
 }
 
+/// Inference of a batch-normed, gated and summed function in one pass:
+/// `y_b = Σ_t coef_t · f_t(b) − offset` with `coef_t = α_t / √(var_t + ε)` and
+/// `offset = Σ_t coef_t · mean_t` (running statistics), without the `(P, batch)` values.
+/// Sample-parallel, tuples in order within a sample chunk.
+#[allow(clippy::too_many_arguments)]
+pub fn interact_gated_sum(
+    ev: &[f32],
+    tuples: &FlatTuples,
+    function: InteractionFn,
+    kv: &[f32],
+    coef: &[f32],
+    offset: f32,
+    batch: usize,
+    d: usize,
+) -> Vec<f32> {
+    let (p, bd, order) = (tuples.len(), batch * d, tuples.order);
+    let fields = ev.len() / bd;
+    let proj = if function == InteractionFn::Outer {
+        outer_projections(ev, kv, order, batch, d)
+    } else {
+        vec![]
+    };
+    // Scalar kernel folds its s into the coefficient.
+    let coef: Vec<f32> = (0..p)
+        .map(|t| {
+            if function == InteractionFn::ScalarKernel {
+                coef[t] * kv[t]
+            } else {
+                coef[t]
+            }
+        })
+        .collect();
+    let parts: Vec<Vec<f32>> = ranges(batch, CHUNK)
+        .into_par_iter()
+        .map(|(b0, b1)| {
+            let mut acc = vec![-offset; b1 - b0];
+            let mut prod = vec![0.0f32; d];
+            for t in 0..p {
+                let c = coef[t];
+                if c == 0.0 {
+                    continue;
+                }
+                let f = tuples.get(t);
+                match function {
+                    InteractionFn::Outer => {
+                        for (b, y) in (b0..b1).zip(acc.iter_mut()) {
+                            let v: f32 = (0..order)
+                                .map(|q| proj[(q * fields + f[q]) * batch + b])
+                                .product();
+                            *y += c * v;
+                        }
+                    }
+                    InteractionFn::Inner | InteractionFn::ScalarKernel if order == 2 => {
+                        let r0 = &ev[f[0] * bd + b0 * d..f[0] * bd + b1 * d];
+                        let r1 = &ev[f[1] * bd + b0 * d..f[1] * bd + b1 * d];
+                        for ((y, x0), x1) in acc
+                            .iter_mut()
+                            .zip(r0.chunks_exact(d))
+                            .zip(r1.chunks_exact(d))
+                        {
+                            *y += c * dot(x0, x1);
+                        }
+                    }
+                    _ => {
+                        for (b, y) in (b0..b1).zip(acc.iter_mut()) {
+                            let at = |q: usize| &ev[f[q] * bd + b * d..][..d];
+                            prod.copy_from_slice(at(0));
+                            for q in 1..order {
+                                prod.iter_mut().zip(at(q)).for_each(|(a, x)| *a *= x);
+                            }
+                            let v = if function == InteractionFn::VectorKernel {
+                                dot(&prod, &kv[t * d..(t + 1) * d])
+                            } else {
+                                prod.iter().sum()
+                            };
+                            *y += c * v;
+                        }
+                    }
+                }
+            }
+            acc
+        })
+        .collect();
+    parts.concat()
+}
+
 /// `proj[q][f][b] = w_q · e_f[b]` for every position q and field f, `(p, fields, batch)`.
 fn outer_projections(ev: &[f32], w: &[f32], order: usize, batch: usize, d: usize) -> Vec<f32> {
     let fields = ev.len() / (batch * d);

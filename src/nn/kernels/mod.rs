@@ -18,7 +18,7 @@ mod interact;
 pub use bn::{gated_bn, gated_bn_sum};
 pub(crate) use dense::{bias_relu, flatten_host, matmul_into, Keep};
 pub use dense::{dense, flatten_groups};
-pub use interact::{interact, FlatTuples};
+pub use interact::{interact, interact_gated_sum, FlatTuples};
 
 /// Samples per task in the batch-parallel loops.
 pub(crate) const CHUNK: usize = 64;
