@@ -151,8 +151,17 @@ fn bench(o: aim::bench::BenchOptions, json: bool) -> u8 {
         }
         Ok(r) => {
             println!(
-                "{:?}: {} fields, vocabulary {}, d = {}, batch {}, {} threads, {} timed steps",
-                o.model, o.fields, o.vocab, o.d, o.batch, o.threads, o.steps
+                "{}: {} fields, vocabulary {}, d = {}, batch {}, {} threads, {} timed steps",
+                serde_json::to_value(o.model)
+                    .expect("a name")
+                    .as_str()
+                    .unwrap_or("model"),
+                o.fields,
+                o.vocab,
+                o.d,
+                o.batch,
+                o.threads,
+                o.steps
             );
             println!(
                 "train      {:>9.0} samples/s  ({:.1} ms/step, waited {:.1} ms for data in all)",
