@@ -31,45 +31,50 @@ pub enum BenchModel {
     Retrain,
 }
 
-/// The benchmark's shape.
-#[derive(Clone, Debug, Serialize)]
+/// The benchmark's shape: the flags of `aim bench`, whose defaults are the contract's shape.
+#[derive(Clone, Debug, Serialize, clap::Args)]
 pub struct BenchOptions {
-    /// The model.
+    /// Which model.
+    #[arg(long, value_enum, default_value = "deepfm")]
     pub model: BenchModel,
     /// Fields.
+    #[arg(long, default_value_t = 39)]
     pub fields: usize,
     /// Total vocabulary, split evenly across the fields.
+    #[arg(long, default_value_t = 1_000_000)]
     pub vocab: usize,
     /// Embedding length.
+    #[arg(long, short, default_value_t = 16)]
     pub d: usize,
-    /// MLP hidden widths.
+    /// MLP hidden widths, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "400,400,400")]
     pub mlp: Vec<usize>,
     /// Rows per step.
+    #[arg(long, default_value_t = 2000)]
     pub batch: usize,
-    /// Threads (rayon's pool; the matmuls run on it too).
+    /// Threads (rayon's pool; the matrix products run on it too).
+    #[arg(long, default_value_t = 2)]
     pub threads: usize,
     /// Untimed steps first.
+    #[arg(long, default_value_t = 5)]
     pub warmup: usize,
     /// Timed steps.
+    #[arg(long, default_value_t = 20)]
     pub steps: usize,
     /// Seed of the rows and the model.
+    #[arg(skip = 1u64)]
     pub seed: u64,
 }
 
 impl Default for BenchOptions {
+    /// The flags' defaults (one source for both).
     fn default() -> Self {
-        BenchOptions {
-            model: BenchModel::Deepfm,
-            fields: 39,
-            vocab: 1_000_000,
-            d: 16,
-            mlp: vec![400, 400, 400],
-            batch: 2000,
-            threads: 2,
-            warmup: 5,
-            steps: 20,
-            seed: 1,
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            options: BenchOptions,
         }
+        <Defaults as clap::Parser>::parse_from(["bench"]).options
     }
 }
 
@@ -316,4 +321,23 @@ fn run_in_pool(o: &BenchOptions) -> Result<BenchResult> {
         state_mb: (params * 3 * 4) as f64 / (1024.0 * 1024.0),
         params,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults (the flags' defaults) are the speed issue's contract shape.
+    #[test]
+    fn the_default_is_the_contract_shape() {
+        let o = BenchOptions::default();
+        assert_eq!(o.model, BenchModel::Deepfm);
+        assert_eq!(
+            (o.fields, o.vocab, o.d, o.batch, o.threads),
+            (39, 1_000_000, 16, 2000, 2)
+        );
+        assert_eq!(o.mlp, vec![400, 400, 400]);
+        assert!(o.warmup > 0 && o.steps >= 20);
+        assert_eq!(o.seed, 1);
+    }
 }

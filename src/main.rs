@@ -94,33 +94,8 @@ enum Command {
     },
     /// Times training and inference of a model on synthetic rows (samples/s, peak memory).
     Bench {
-        /// Which model.
-        #[arg(long, value_enum, default_value = "deepfm")]
-        model: aim::bench::BenchModel,
-        /// Fields.
-        #[arg(long, default_value_t = 39)]
-        fields: usize,
-        /// Total vocabulary, split evenly across the fields.
-        #[arg(long, default_value_t = 1_000_000)]
-        vocab: usize,
-        /// Embedding length.
-        #[arg(long, short, default_value_t = 16)]
-        d: usize,
-        /// MLP hidden widths, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "400,400,400")]
-        mlp: Vec<usize>,
-        /// Rows per step.
-        #[arg(long, default_value_t = 2000)]
-        batch: usize,
-        /// Threads.
-        #[arg(long, default_value_t = 2)]
-        threads: usize,
-        /// Untimed steps first.
-        #[arg(long, default_value_t = 5)]
-        warmup: usize,
-        /// Timed steps.
-        #[arg(long, default_value_t = 20)]
-        steps: usize,
+        #[command(flatten)]
+        options: aim::bench::BenchOptions,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -142,6 +117,28 @@ enum Command {
 /// Exit codes: 0 success, 1 a failure other than an invalid spec, 2 an invalid spec.
 const FAILURE: u8 = 1;
 const INVALID: u8 = 2;
+
+/// The header of the per-epoch lines.
+fn epoch_header() {
+    eprintln!(
+        "{:>5} {:>11} {:>10} {:>14} {:>11} {:>8} {:>9}",
+        "epoch", "train loss", "valid AUC", "valid logloss", "samples/s", "seconds", "data wait"
+    );
+}
+
+/// One epoch's line (under [`epoch_header`]).
+fn epoch_line(e: &aim::train::EpochLog) {
+    eprintln!(
+        "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1} {:>8.2}s",
+        e.epoch,
+        e.train_loss,
+        e.valid_auc,
+        e.valid_logloss,
+        e.samples_per_s,
+        e.seconds,
+        e.data_wait_seconds
+    );
+}
 
 fn bench(o: aim::bench::BenchOptions, json: bool) -> u8 {
     match aim::bench::run(&o) {
@@ -204,32 +201,7 @@ fn main() -> ExitCode {
             base,
             quiet,
         } => transfer(&arch, &spec, &base, quiet),
-        Command::Bench {
-            model,
-            fields,
-            vocab,
-            d,
-            mlp,
-            batch,
-            threads,
-            warmup,
-            steps,
-            json,
-        } => bench(
-            aim::bench::BenchOptions {
-                model,
-                fields,
-                vocab,
-                d,
-                mlp,
-                batch,
-                threads,
-                warmup,
-                steps,
-                ..Default::default()
-            },
-            json,
-        ),
+        Command::Bench { options, json } => bench(options, json),
         Command::Check { specs } => worst(specs.iter().map(|p| check(p))),
         Command::Data {
             spec,
@@ -340,28 +312,10 @@ fn run(
         }
         if stage != last {
             eprintln!("\n{stage}");
-            eprintln!(
-                "{:>5} {:>11} {:>10} {:>14} {:>11} {:>8} {:>9}",
-                "epoch",
-                "train loss",
-                "valid AUC",
-                "valid logloss",
-                "samples/s",
-                "seconds",
-                "data wait"
-            );
+            epoch_header();
             last = stage.to_string();
         }
-        eprintln!(
-            "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1} {:>8.2}s",
-            e.epoch,
-            e.train_loss,
-            e.valid_auc,
-            e.valid_logloss,
-            e.samples_per_s,
-            e.seconds,
-            e.data_wait_seconds
-        );
+        epoch_line(e);
     };
     let mut arch =
         match aim::stages::pipeline(&spec, &loaded.source.text, from, &progress, &mut on_epoch) {
@@ -521,10 +475,7 @@ fn run_train(spec: &aim::spec::Spec, text: &str, quiet: bool, fresh: bool) -> an
         ds.meta.fields.len(),
         model.num_params()
     );
-    eprintln!(
-        "{:>5} {:>11} {:>10} {:>14} {:>11} {:>8} {:>9}",
-        "epoch", "train loss", "valid AUC", "valid logloss", "samples/s", "seconds", "data wait"
-    );
+    epoch_header();
     let key = aim::checkpoint::train_key(text, &ds.meta.key);
     let ckpt = aim::checkpoint::train_path(spec);
     let state = if fresh {
@@ -542,18 +493,7 @@ fn run_train(spec: &aim::spec::Spec, text: &str, quiet: bool, fresh: bool) -> an
         &opts,
         state.unwrap_or_default(),
         &progress,
-        |e| {
-            eprintln!(
-                "{:>5} {:>11.5} {:>10.5} {:>14.5} {:>11.0} {:>8.1} {:>8.2}s",
-                e.epoch,
-                e.train_loss,
-                e.valid_auc,
-                e.valid_logloss,
-                e.samples_per_s,
-                e.seconds,
-                e.data_wait_seconds
-            );
-        },
+        epoch_line,
         |m, o, s| aim::checkpoint::save(&ckpt, &key, m, o, s),
     )?;
     // The run finished: its checkpoint has served.

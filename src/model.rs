@@ -224,9 +224,6 @@ pub struct Model {
     pub bias: Param,
     /// The weight of each part of the logit, in the order linear, orders, MLP.
     pub mix: Vec<Param>,
-    /// During inference, the leaves' values on the host (one per table), which the kernels read
-    /// in place of copying the leaf tensors out again; empty otherwise.
-    host_leaves: Vec<std::sync::Arc<Vec<f32>>>,
 }
 
 /// What a training step needs besides the model: optimizer state.
@@ -262,6 +259,14 @@ impl Optimizers {
     pub fn steps(&self) -> u32 {
         self.step
     }
+}
+
+/// `acc + x`, or `x` when there is nothing yet.
+fn add<T: Tape<f32, Backend> + Merge<T>>(acc: Option<T1<T>>, x: T1<T>) -> Option<T1<T>> {
+    Some(match acc {
+        None => x,
+        Some(a) => a + x,
+    })
 }
 
 /// The loss was not finite.
@@ -438,7 +443,6 @@ impl Model {
             mlp,
             bias,
             mix,
-            host_leaves: Vec::new(),
         }
     }
 
@@ -510,6 +514,19 @@ impl Model {
         batch: usize,
         train: bool,
     ) -> T1<T> {
+        self.forward_with_hosts(leaves, vec![], linear, batch, train)
+    }
+
+    /// [`Model::forward`], given the leaves' values on the host too (one per table, or none):
+    /// inference hands them to the kernels in place of copying the leaf tensors out again.
+    fn forward_with_hosts<T: Tape<f32, Backend> + Merge<T>>(
+        &mut self,
+        leaves: Vec<T2<T>>,
+        hosts: Vec<std::sync::Arc<Vec<f32>>>,
+        linear: Option<T2<T>>,
+        batch: usize,
+        train: bool,
+    ) -> T1<T> {
         let (n, d) = (self.cfg.fields.len(), self.cfg.d);
         // β gates: batch-normalise each (field, position) over the batch and scale it. The first
         // gate holds the shared β; the others keep only their own statistics.
@@ -532,8 +549,8 @@ impl Model {
                 .collect()
         };
         // The host copies of the leaves hold their values only while no β gate changed them.
-        let hosts: Vec<std::sync::Arc<Vec<f32>>> = if self.dim_gates.is_empty() {
-            std::mem::take(&mut self.host_leaves)
+        let hosts = if self.dim_gates.is_empty() {
+            hosts
         } else {
             vec![]
         };
@@ -568,7 +585,7 @@ impl Model {
                 // Inference of a block whose values only feed its gated sum: one fused pass over
                 // the host copy of the leaf, without the (P, batch) values.
                 #[cfg(not(feature = "cuda"))]
-                if let (false, false, true, Some(h), Some(r), Some(a)) = (
+                if let (false, false, true, Some(h), Some((coef, offset))) = (
                     T::OWNS_TAPE,
                     train,
                     o.to_logit
@@ -577,38 +594,21 @@ impl Model {
                             Some(MlpInput::EmbeddingsAndProducts | MlpInput::InteractionVectors)
                         ),
                     hosts.get(b.table),
-                    b.gate.running.as_ref(),
-                    b.gate.param.as_ref(),
+                    b.gate.inference_sum_coefficients(),
                 ) {
-                    let alpha = a.values();
-                    let coef: Vec<f32> = alpha
-                        .iter()
-                        .zip(&r.var)
-                        .map(|(a, v)| a / ((*v as f64 + r.eps).sqrt() as f32))
-                        .collect();
-                    let offset: f32 = coef.iter().zip(&r.mean).map(|(c, m)| c * m).sum();
-                    let kv = b
-                        .function
-                        .kernel
-                        .as_ref()
-                        .map(|k| k.values())
-                        .unwrap_or_default();
+                    let kv = b.function.kernel.as_ref().map(Param::values);
                     let y = crate::nn::kernels::interact_gated_sum(
                         h,
                         &b.tuples.flat,
                         b.function.function,
-                        &kv,
+                        &kv.unwrap_or_default(),
                         &coef,
                         offset,
                         batch,
                         d,
                     );
                     let y: T1 = self.dev.tensor_from_vec(y, (batch,));
-                    let y = y.retaped::<T>();
-                    sum = Some(match sum {
-                        None => y,
-                        Some(acc) => acc + y,
-                    });
+                    sum = add(sum, y.retaped::<T>());
                     continue;
                 }
                 let (out, prod) = b.function.forward(
@@ -631,10 +631,7 @@ impl Model {
                 }
                 if o.to_logit {
                     let s = b.gate.forward_sum(out.reshape_like(&(p, batch, 1)), train);
-                    sum = Some(match sum {
-                        None => s,
-                        Some(a) => a + s,
-                    });
+                    sum = add(sum, s);
                 } else {
                     spare.push(out.split_tape().1);
                 }
@@ -761,13 +758,9 @@ impl Model {
             .map(|t| t.leaf_and_host(&self.dev, batch))
             .unzip();
         let lin = self.linear.as_ref().map(|t| t.leaf(&self.dev, batch));
-        self.host_leaves = hosts;
-        let p = self
-            .forward::<NoneTape>(leaves, lin, batch.rows, false)
+        self.forward_with_hosts::<NoneTape>(leaves, hosts, lin, batch.rows, false)
             .sigmoid()
-            .as_vec();
-        self.host_leaves.clear();
-        p
+            .as_vec()
     }
 
     /// Starts an epoch: reseeds the dropout stream from (`seed`, `epoch`), so that a run resumed

@@ -189,12 +189,6 @@ impl Table {
             .sum()
     }
 
-    /// The row of `id` in field `f`.
-    #[inline]
-    pub fn row(&self, f: usize, id: u32) -> usize {
-        self.fields[f].offset + id as usize
-    }
-
     /// The weights of a row.
     pub fn row_weights(&self, f: usize, id: u32) -> &[f32] {
         let slot = &self.fields[f];

@@ -43,6 +43,14 @@ impl Running {
             eps,
         }
     }
+
+    /// Per channel, 1 / √(running var + ε): evaluation's normaliser.
+    pub fn inv_std(&self) -> Vec<f32> {
+        self.var
+            .iter()
+            .map(|v| 1.0 / ((*v as f64 + self.eps).sqrt() as f32))
+            .collect()
+    }
 }
 
 /// Batch norm without affine parameters over axis 1 of `x` (groups, batch, width): each
@@ -80,11 +88,7 @@ pub fn batch_norm<T: Tape<f32, Backend> + Merge<T>>(
         let dev = x.device().clone();
         let mean: Tensor<(usize, usize), f32, Backend> =
             dev.tensor_from_vec(running.mean.clone(), (a, c));
-        let inv: Vec<f32> = running
-            .var
-            .iter()
-            .map(|v| 1.0 / ((*v as f64 + running.eps).sqrt() as f32))
-            .collect();
+        let inv = running.inv_std();
         let inv: Tensor<(usize, usize), f32, Backend> = dev.tensor_from_vec(inv, (a, c));
         (x - mean.broadcast_like::<_, Axis<1>>(&shape)) * inv.broadcast_like::<_, Axis<1>>(&shape)
     }
@@ -149,6 +153,21 @@ impl Gate {
             param,
             running,
         }
+    }
+
+    /// For inference of a batch-normed gate's sum `Σ_c a_c·(x_c − mean_c)·inv_c`: the
+    /// coefficients `a_c·inv_c` and the constant `Σ_c a_c·inv_c·mean_c` it subtracts (running
+    /// statistics). None for a gate that is not batch-normed.
+    pub fn inference_sum_coefficients(&self) -> Option<(Vec<f32>, f32)> {
+        let (r, p) = (self.running.as_ref()?, self.param.as_ref()?);
+        let coef: Vec<f32> = p
+            .values()
+            .iter()
+            .zip(r.inv_std())
+            .map(|(a, i)| a * i)
+            .collect();
+        let offset = coef.iter().zip(&r.mean).map(|(c, m)| c * m).sum();
+        Some((coef, offset))
     }
 
     /// Applies the gate to `x` (groups, batch, width) and sums over groups and width: `(batch,)`.

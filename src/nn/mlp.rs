@@ -304,16 +304,10 @@ impl Mlp {
             bias_relu(&mut x, width, Some(&host(&self.biases[i].t)), hidden);
             if hidden {
                 if let Some(norms) = &self.norms {
-                    let r = &norms[i];
-                    let (mean, inv): (Vec<f32>, Vec<f32>) = r
-                        .mean
-                        .iter()
-                        .zip(&r.var)
-                        .map(|(&m, &v)| (m, 1.0 / ((v as f64 + r.eps).sqrt() as f32)))
-                        .unzip();
+                    let (mean, inv) = (&norms[i].mean, norms[i].inv_std());
                     use rayon::prelude::*;
                     x.par_chunks_mut(width).for_each(|row| {
-                        for ((v, m), s) in row.iter_mut().zip(&mean).zip(&inv) {
+                        for ((v, m), s) in row.iter_mut().zip(mean).zip(&inv) {
                             *v = (*v - m) * s;
                         }
                     });

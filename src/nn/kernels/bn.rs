@@ -59,6 +59,7 @@ fn bn<T: Tape<f32, Backend> + Merge<T>>(
     let xv = super::host(&x);
     let av = gate_t.as_ref().map(super::host);
     let channels = g * w;
+    let running_inv = if train { vec![] } else { running.inv_std() };
     // Per channel: mean and 1/std (the batch's in training, the running ones in evaluation).
     let stats: Vec<(f32, f32, f32)> = (0..channels)
         .into_par_iter()
@@ -80,8 +81,7 @@ fn bn<T: Tape<f32, Backend> + Merge<T>>(
                 let var = v / b as f32;
                 (mean, 1.0 / (var + running.eps as f32).sqrt(), var)
             } else {
-                let inv = 1.0 / ((running.var[c] as f64 + running.eps).sqrt() as f32);
-                (running.mean[c], inv, 0.0)
+                (running.mean[c], running_inv[c], 0.0)
             }
         })
         .collect();
@@ -225,22 +225,9 @@ fn bn<T: Tape<f32, Backend> + Merge<T>>(
 mod tests {
     use super::*;
     use crate::nn::gate::batch_norm;
+    use crate::nn::kernels::test_util::{close, rand_vec};
     use crate::nn::{Grads, Tp};
     use rand::{Rng, SeedableRng};
-
-    fn rand_vec(rng: &mut impl Rng, n: usize, a: f32) -> Vec<f32> {
-        (0..n).map(|_| rng.gen_range(-a..a)).collect()
-    }
-
-    fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= tol * (1.0 + y.abs()),
-                "{what}[{i}]: kernel {x} vs generic {y}"
-            );
-        }
-    }
 
     /// The gated batch norm matches batch_norm × gate (and its sum), in training and evaluation,
     /// with and without a gate, at width 1 (α) and width > 1 (β, the MLP's).

@@ -302,6 +302,7 @@ pub fn flatten_groups<T: Tape<f32, Backend> + Merge<T>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::kernels::test_util::close;
     use crate::nn::{Grads, Tp};
     use rand::{Rng, SeedableRng};
 
@@ -310,16 +311,6 @@ mod tests {
             (0..r * c).map(|_| rng.gen_range(-1.0..1.0)).collect(),
             (r, c),
         )
-    }
-
-    fn close(a: &[f32], b: &[f32], what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
-                "{what}[{i}]: kernel {x} vs generic {y}"
-            );
-        }
     }
 
     /// A two-input layer with bias and ReLU, and the grouped layout, against dfdx's matmul,
@@ -375,9 +366,9 @@ mod tests {
             };
             let (y1, g1) = run(true);
             let (y2, g2) = run(false);
-            close(&y1, &y2, &format!("relu {relu}: value"));
+            close(&y1, &y2, 1e-4, &format!("relu {relu}: value"));
             for (i, (a, b)) in g1.iter().zip(&g2).enumerate() {
-                close(a, b, &format!("relu {relu}: gradient of input {i}"));
+                close(a, b, 1e-4, &format!("relu {relu}: gradient of input {i}"));
                 assert!(a.iter().any(|v| *v != 0.0), "input {i} got a gradient");
             }
         }

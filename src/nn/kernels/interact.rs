@@ -437,22 +437,9 @@ fn product_backward(
 mod tests {
     use super::*;
     use crate::nn::interaction::{FunctionBlock, Tuples};
+    use crate::nn::kernels::test_util::{close, rand_vec};
     use crate::nn::{Grads, Tp};
-    use rand::{Rng, SeedableRng};
-
-    fn rand_vec(rng: &mut impl Rng, n: usize, a: f32) -> Vec<f32> {
-        (0..n).map(|_| rng.gen_range(-a..a)).collect()
-    }
-
-    fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= tol * (1.0 + y.abs()),
-                "{what}[{i}]: kernel {x} vs generic {y}"
-            );
-        }
-    }
+    use rand::SeedableRng;
 
     /// The kernel and the generic composition agree on every function at orders 2 to 4: values,
     /// product vectors, and the gradients of e and the kernel under a random linear loss.

@@ -115,3 +115,26 @@ pub(crate) fn host<S: dfdx::shapes::Shape, T>(
     );
     v
 }
+
+/// What the kernels' tests share: random values, and the comparison of a kernel's values with
+/// the generic composition's.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use rand::Rng;
+
+    /// `n` values uniform in (−a, a).
+    pub fn rand_vec(rng: &mut impl Rng, n: usize, a: f32) -> Vec<f32> {
+        (0..n).map(|_| rng.gen_range(-a..a)).collect()
+    }
+
+    /// Asserts `a` (the kernel's) matches `b` (the generic composition's) to `tol`, relative.
+    pub fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= tol * (1.0 + y.abs()),
+                "{what}[{i}]: kernel {x} vs generic {y}"
+            );
+        }
+    }
+}
