@@ -42,6 +42,9 @@ pub struct ArchOrder {
     pub kept: usize,
     /// Interaction-function pairs kept.
     pub kept_pairs: usize,
+    /// With `c = auto`: the threshold ladder and the rung chosen.
+    #[serde(default)]
+    pub threshold: Option<crate::stages::prune::Selection>,
 }
 
 /// Parameter counts.
@@ -127,9 +130,9 @@ pub struct Metrics {
     /// The re-train repeated over seeds.
     #[serde(default)]
     pub seeds: Option<SeedMetrics>,
-    /// A baseline over the same seeds.
+    /// Baselines over the same seeds.
     #[serde(default)]
-    pub baseline: Option<Baseline>,
+    pub baselines: Vec<Baseline>,
 }
 
 /// The found architecture.
@@ -145,6 +148,9 @@ pub struct Architecture {
     pub seed: u64,
     /// Embedding length d before the dimension search.
     pub embedding_dim: usize,
+    /// With `c = auto` in the dimension search: the ladder and the rung chosen.
+    #[serde(default)]
+    pub dims_threshold: Option<crate::stages::prune::Selection>,
     /// One embedding table per function, or shared.
     pub function_wise: bool,
     /// Every field.
@@ -177,6 +183,9 @@ impl Architecture {
                 "\norder {}: kept {} of {} candidates ({} interaction-function pairs)",
                 ord.order, ord.kept, ord.candidates, ord.kept_pairs
             );
+            if let Some(t) = &ord.threshold {
+                let _ = writeln!(o, "  {}", t.summary());
+            }
             for i in self
                 .interactions
                 .iter()
@@ -201,6 +210,9 @@ impl Architecture {
             }
         }
         let _ = writeln!(o, "\nembedding dimensions (of {}):", self.embedding_dim);
+        if let Some(t) = &self.dims_threshold {
+            let _ = writeln!(o, "  {}", t.summary());
+        }
         for f in &self.fields {
             let _ = writeln!(o, "  {:<20} {:>3}  {:?}", f.name, f.dim, f.positions);
         }
@@ -239,7 +251,7 @@ impl Architecture {
                 s.logloss.std
             );
         }
-        if let Some(b) = &self.metrics.baseline {
+        for b in &self.metrics.baselines {
             let m = &b.metrics;
             let _ = writeln!(
                 o,

@@ -183,6 +183,7 @@ pub fn config(o: &BenchOptions) -> ModelConfig {
         bn_eps: 1e-5,
         alpha_init: 1.0,
         beta_init: 1.0,
+        init: Default::default(),
     }
 }
 
@@ -255,6 +256,7 @@ fn run_in_pool(o: &BenchOptions) -> Result<BenchResult> {
                         lr: 1e-3,
                         c: 5e-4,
                         mu: 0.8,
+                        auto: false,
                     },
                 );
             }

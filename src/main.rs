@@ -53,9 +53,10 @@ enum Command {
         /// Repeat the re-train with this many seeds (seed, seed+1, …) and report mean ± std.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
         seeds: u64,
-        /// Train this base model on the same seeds and t-test the difference.
-        #[arg(long, value_parser = ["fm", "fwfm", "deepfm", "ipnn"])]
-        baseline: Option<String>,
+        /// Train these base models (comma-separated) on the same seeds and t-test the
+        /// differences.
+        #[arg(long, value_delimiter = ',', value_parser = ["fm", "fwfm", "deepfm", "ipnn"])]
+        baseline: Vec<String>,
     },
     /// Re-trains another base model with the interaction-function pairs of an architecture.
     Transfer {
@@ -193,7 +194,7 @@ fn main() -> ExitCode {
             from,
             seeds,
             baseline,
-        } => run(&spec, quiet, from, seeds, baseline.as_deref()),
+        } => run(&spec, quiet, from, seeds, &baseline),
         Command::Show { arch, json, top } => show(&arch, json, top),
         Command::Transfer {
             arch,
@@ -295,9 +296,9 @@ fn run(
     quiet: bool,
     from: Option<aim::stages::Stage>,
     seeds: u64,
-    baseline: Option<&str>,
+    baselines: &[String],
 ) -> u8 {
-    if baseline.is_some() && seeds < 2 {
+    if !baselines.is_empty() && seeds < 2 {
         return fail("a t-test against a baseline needs at least 2 seeds: add `--seeds 5`, say");
     }
     let (loaded, spec) = match load(path) {
@@ -322,7 +323,7 @@ fn run(
             Ok(a) => a,
             Err(e) => return data_error(e),
         };
-    if seeds > 1 || baseline.is_some() {
+    if seeds > 1 || !baselines.is_empty() {
         let list: Vec<u64> = (0..seeds).map(|k| spec.seed + k).collect();
         if !quiet {
             eprintln!("\nrepeating the re-train with seeds {list:?}");
@@ -330,28 +331,26 @@ fn run(
         let repeated = aim::stages::retrain_seeds(&spec, &loaded.source.text, &list, &progress)
             .and_then(|(a, l)| {
                 let mine = aim::arch::SeedMetrics::new(list.clone(), a.clone(), l.clone());
-                let base = match baseline {
-                    None => None,
-                    Some(name) => {
-                        let b = aim::spec::BaseModel::ALL
-                            .into_iter()
-                            .find(|m| m.name() == name)
-                            .expect("clap checked the name");
-                        let (ba, bl) = aim::stages::baseline_seeds(&spec, b, &list, &progress)?;
-                        Some(aim::arch::Baseline {
-                            base: name.to_string(),
-                            p_auc: aim::stats::welch_p(&a, &ba),
-                            p_logloss: aim::stats::welch_p(&l, &bl),
-                            metrics: aim::arch::SeedMetrics::new(list.clone(), ba, bl),
-                        })
-                    }
-                };
+                let mut base = Vec::new();
+                for name in baselines {
+                    let b = aim::spec::BaseModel::ALL
+                        .into_iter()
+                        .find(|m| m.name() == name)
+                        .expect("clap checked the name");
+                    let (ba, bl) = aim::stages::baseline_seeds(&spec, b, &list, &progress)?;
+                    base.push(aim::arch::Baseline {
+                        base: name.to_string(),
+                        p_auc: aim::stats::welch_p(&a, &ba),
+                        p_logloss: aim::stats::welch_p(&l, &bl),
+                        metrics: aim::arch::SeedMetrics::new(list.clone(), ba, bl),
+                    });
+                }
                 Ok((mine, base))
             });
         match repeated {
             Ok((mine, base)) => {
                 arch.metrics.seeds = Some(mine);
-                arch.metrics.baseline = base;
+                arch.metrics.baselines = base;
             }
             Err(e) => return data_error(e),
         }

@@ -1,6 +1,7 @@
 //! A CTR model as a short composition of the layers in `nn/`: embedding tables (outside the
 //! graph), an optional linear part, interaction blocks per order (a function and its gate per
-//! candidate function), an optional MLP, and a logit `bias + Σ_k w_k · part_k`.
+//! candidate function), an optional MLP, and a logit `bias + Σ_k part_k` (the parts summed
+//! directly, as FuxiCTR does: learned part weights were no better on validation).
 //! FM, FwFM, DeepFM and IPNN are configurations of it ([`ModelConfig::base`]); the AIM stages
 //! build others (gated candidates, pruned dimensions, an MLP over interaction vectors).
 
@@ -94,6 +95,8 @@ pub struct ModelConfig {
     pub alpha_init: f32,
     /// Initial β.
     pub beta_init: f32,
+    /// How the embedding tables start.
+    pub init: crate::nn::embedding::Init,
 }
 
 /// All pairs of `n` fields.
@@ -158,6 +161,7 @@ impl ModelConfig {
             bn_eps: 1e-5,
             alpha_init: 1.0,
             beta_init: 1.0,
+            init: Default::default(),
         })
     }
 
@@ -222,8 +226,6 @@ pub struct Model {
     pub mlp: Option<Mlp>,
     /// The logit's constant.
     pub bias: Param,
-    /// The weight of each part of the logit, in the order linear, orders, MLP.
-    pub mix: Vec<Param>,
 }
 
 /// What a training step needs besides the model: optimizer state.
@@ -293,7 +295,7 @@ impl Model {
         let tables = table_fns
             .iter()
             .map(|_| {
-                let mut t = Table::new(d, &fields, &mut rng);
+                let mut t = Table::with_init(d, &fields, cfg.init, &mut rng);
                 t.set_multi(&multi);
                 t
             })
@@ -423,15 +425,6 @@ impl Model {
             mlp.dropout = m.dropout as f32;
             mlp
         });
-        let parts = usize::from(cfg.linear)
-            + orders
-                .iter()
-                .filter(|o| o.to_logit && !o.blocks.is_empty())
-                .count()
-            + usize::from(mlp.is_some());
-        let mix = (0..parts)
-            .map(|k| Param::new(&dev, format!("mix{k}"), vec![1], vec![1.0], Update::Adam))
-            .collect();
         let bias = Param::new(&dev, "bias", vec![1], vec![0.0], Update::Adam);
         Model {
             cfg,
@@ -442,14 +435,12 @@ impl Model {
             orders,
             mlp,
             bias,
-            mix,
         }
     }
 
     /// Every dense parameter.
     pub fn params(&self) -> Vec<&Param> {
         let mut out: Vec<&Param> = vec![&self.bias];
-        out.extend(self.mix.iter());
         out.extend(
             self.dim_gates
                 .iter()
@@ -477,7 +468,6 @@ impl Model {
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
         let mut out: Vec<&mut Param> = vec![&mut self.bias];
-        out.extend(self.mix.iter_mut());
         // β is one parameter shared by the tables: the first gate holds it.
         out.extend(
             self.dim_gates
@@ -495,6 +485,16 @@ impl Model {
             out.extend(m.params_mut());
         }
         out
+    }
+
+    /// Overwrites the dense parameter named `name` (a gate, when a threshold ladder tries it).
+    pub fn set_param(&mut self, name: &str, values: &[f32]) {
+        let p = self
+            .params_mut()
+            .into_iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no parameter {name}"));
+        p.set(values);
     }
 
     /// Number of trained values: embeddings (kept positions only), linear weights and dense
@@ -655,12 +655,8 @@ impl Model {
             .t1::<T>()
             .reshape_like(&())
             .broadcast_like::<_, Axis<0>>(&(batch,));
-        for (part, w) in parts.into_iter().zip(&self.mix) {
-            logit = logit
-                + part
-                    * w.t1::<T>()
-                        .reshape_like(&())
-                        .broadcast_like::<_, Axis<0>>(&(batch,));
+        for part in parts {
+            logit = logit + part;
         }
         let (logit, mut tape) = logit.split_tape();
         for t in spare {
@@ -945,6 +941,7 @@ mod tests {
                 bn_eps: 1e-5,
                 alpha_init: 1.0,
                 beta_init: 1.0,
+                init: Default::default(),
             };
             let mut m = Model::new(cfg, 1);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);

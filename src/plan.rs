@@ -40,6 +40,8 @@ pub struct Schedule {
     pub final_threshold: Option<f64>,
     /// The gates' initial value.
     pub init: f64,
+    /// `c = auto`: the threshold is chosen on validation data (`stages::prune`).
+    pub auto: bool,
 }
 
 impl Schedule {
@@ -47,13 +49,41 @@ impl Schedule {
         let steps = steps_per_epoch.map(|s| s * epochs as u64);
         Schedule {
             steps,
-            final_threshold: steps.map(|t| grda.threshold(t)),
+            final_threshold: steps
+                .map(|t| crate::stages::prune::auto_config(*grda, t).threshold(t)),
             init,
+            auto: grda.auto,
+        }
+    }
+
+    /// What `aim check` says of the threshold.
+    fn describe(&self, gate: &str) -> String {
+        if self.auto {
+            use crate::stages::prune::{LADDER, TOLERANCE};
+            let ladder: Vec<String> = LADDER.iter().map(|t| t.to_string()).collect();
+            format!(
+                "GRDA threshold: c = auto: trains to l1(T) = {}, then keeps the sparsest τ of [{}] \
+                 whose search model is within {} validation AUC of the best (a gated term is \
+                 batch-normed, so τ is its logit std on any dataset; {gate} init {})",
+                LADDER[0],
+                ladder.join(", "),
+                TOLERANCE,
+                self.init
+            )
+        } else {
+            format!(
+                "GRDA threshold l1(T) = {} vs {gate} init {}",
+                opt(self.final_threshold, sci),
+                self.init
+            )
         }
     }
 
     /// A warning when the threshold would close every gate or none.
     pub fn warning(&self, what: &str) -> Option<String> {
+        if self.auto {
+            return None;
+        }
         let l1 = self.final_threshold?;
         let t = self.steps?;
         if l1 >= self.init {
@@ -228,12 +258,8 @@ fn sci(x: f64) -> String {
 }
 
 fn grda(g: &Grda) -> String {
-    format!(
-        "grda(lr = {}, c = {}, mu = {})",
-        float(g.lr),
-        float(g.c),
-        float(g.mu)
-    )
+    let c = if g.auto { "auto".into() } else { float(g.c) };
+    format!("grda(lr = {}, c = {c}, mu = {})", float(g.lr), float(g.mu))
 }
 
 fn adam(a: &Adam) -> String {
@@ -387,12 +413,7 @@ impl fmt::Display for Plan {
                         grda(&o.search.optimizer),
                         adam(&o.search.weights),
                     );
-                    let _ = writeln!(
-                        out,
-                        "           GRDA threshold l1(T) = {} vs α init {}",
-                        opt(o.schedule.final_threshold, sci),
-                        o.schedule.init
-                    );
+                    let _ = writeln!(out, "           {}", o.schedule.describe("α"));
                 }
             }
         }
@@ -405,12 +426,7 @@ impl fmt::Display for Plan {
                     opt(sch.steps, |t| num(t as usize)), grda(&ds.optimizer), adam(&ds.weights),
                     match ds.alpha { AlphaDuringEds::Frozen => "frozen", AlphaDuringEds::Adam => "trained by Adam" },
                 );
-                let _ = writeln!(
-                    out,
-                    "           GRDA threshold l1(T) = {} vs β init {}",
-                    opt(sch.final_threshold, sci),
-                    sch.init
-                );
+                let _ = writeln!(out, "           {}", sch.describe("β"));
             }
             _ => {
                 let _ = writeln!(out, "stage 2   search embedding_dims: skipped (no block)");
@@ -423,8 +439,9 @@ impl fmt::Display for Plan {
             Some(r) => {
                 let _ = writeln!(
                     out,
-                    "stage 3   retrain: mlp {:?}, {}, ≤ {} epochs, patience {}",
+                    "stage 3   retrain: mlp {:?} over {}, {}, ≤ {} epochs, patience {}",
                     r.mlp,
+                    r.input.name(),
                     adam(&r.optimizer),
                     r.epochs,
                     r.patience

@@ -85,13 +85,25 @@ fn the_default_spec_recovers_the_planted_interactions() {
         "the strongest order-3 interaction is the planted one"
     );
 
-    // Dimensions: every noise field's d_i is below every planted field's.
+    // Dimensions: every noise field's d_i is below every planted field's, except the fields of
+    // a planted outer pair: the approximated outer term Π_q w_qᵀ e_q reads one projection of
+    // each field's embedding, so one dimension suffices there (they keep 1–2).
     let dim = |f: &str| arch.fields.iter().find(|x| x.name == f).unwrap().dim;
-    let planted_fields: BTreeSet<String> =
-        syn.planted.iter().flat_map(|p| name(&p.fields)).collect();
+    let planted_fields: BTreeSet<String> = syn
+        .planted
+        .iter()
+        .filter(|p| p.function != aim::spec::InteractionFn::Outer)
+        .flat_map(|p| name(&p.fields))
+        .collect();
+    let outer_fields: BTreeSet<String> = syn
+        .planted
+        .iter()
+        .filter(|p| p.function == aim::spec::InteractionFn::Outer)
+        .flat_map(|p| name(&p.fields))
+        .collect();
     let noise: Vec<String> = (0..syn.fields)
         .map(|i| format!("f{i}"))
-        .filter(|f| !planted_fields.contains(f))
+        .filter(|f| !planted_fields.contains(f) && !outer_fields.contains(f))
         .collect();
     let max_noise = noise.iter().map(|f| dim(f)).max().unwrap();
     let min_planted = planted_fields.iter().map(|f| dim(f)).min().unwrap();

@@ -477,7 +477,7 @@ fn run_with_seeds_reports_mean_std_and_a_t_test_against_a_baseline() {
         s.test_auc.windows(2).any(|w| w[0] != w[1]),
         "different seeds, different runs"
     );
-    let b = arch.metrics.baseline.unwrap();
+    let b = &arch.metrics.baselines[0];
     assert!((0.0..=1.0).contains(&b.p_auc) && (0.0..=1.0).contains(&b.p_logloss));
     let o = aim(&["run", p.to_str().unwrap(), "-q", "--baseline", "fm"]);
     assert_eq!(o.status.code(), Some(1));

@@ -642,24 +642,40 @@ error: specs/x.aim is invalid: 1 error
 }
 
 #[test]
-fn defaults_follow_the_paper() {
+fn defaults_need_no_tuning() {
     let l = load_source(Source::new("t.aim", with("", "")));
     let s = l.spec.unwrap();
     assert_eq!(s.model.batch_size, 2000);
     assert_eq!(s.model.optimizer.lr, 1e-3);
     let r = s.retrain.unwrap();
-    assert_eq!(r.mlp, vec![700; 5]);
+    assert_eq!(r.mlp, s.model.mlp, "the re-train's MLP is the base model's");
+    assert_eq!(r.patience, s.model.patience);
+    assert_eq!(r.input, aim::spec::RetrainInput::Embeddings);
     let si = s.search_interactions.unwrap();
-    assert_eq!(
-        (si.orders[0].optimizer.c, si.orders[0].optimizer.mu),
-        (0.005, 0.9)
-    );
+    let g = si.orders[0].optimizer;
+    assert!(g.auto, "c = auto");
+    assert_eq!((g.lr, g.mu), (1.0, 0.9));
+    assert_eq!(si.orders[0].epochs, 10);
     assert_eq!(
         si.top_k, None,
         "top_k defaults to floor(fields/2), decided by the plan"
     );
     let sd = s.search_dims.unwrap();
-    assert_eq!((sd.optimizer.c, sd.optimizer.mu), (0.005, 0.51));
+    assert!(sd.optimizer.auto);
+    assert_eq!((sd.optimizer.lr, sd.optimizer.mu), (1.0, 0.51));
+}
+
+#[test]
+fn c_is_auto_or_a_number() {
+    for (c, auto) in [("auto", true), ("0.05", false)] {
+        let text = format!("    optimizer = grda(lr = 1.0, c = {c}, mu = 0.6)\n");
+        let l = load_source(Source::new("t.aim", with("search interactions", &text)));
+        let g = l.spec.unwrap().search_interactions.unwrap().orders[0].optimizer;
+        assert_eq!(g.auto, auto, "{c}");
+        if !auto {
+            assert_eq!(g.c, 0.05);
+        }
+    }
 }
 
 #[test]

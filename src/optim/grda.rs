@@ -22,6 +22,11 @@ impl Grda {
         }
     }
 
+    /// The dual accumulator v (the gates are its soft-thresholded values).
+    pub fn accumulator(&self) -> &[f64] {
+        &self.acc
+    }
+
     /// Steps taken.
     pub fn steps(&self) -> u64 {
         self.t
@@ -54,6 +59,7 @@ mod tests {
             lr: 0.5,
             c: 0.1,
             mu: 0.5,
+            auto: false,
         };
         let mut g = Grda::new(cfg, &[1.0, 0.2, -0.3]);
         // t = 1: v = [1 − 0.5·0.2, 0.2 − 0.5·0.1, −0.3 − 0.5·(−0.1)] = [0.9, 0.15, −0.25]; l1 = 0.05

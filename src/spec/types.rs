@@ -286,10 +286,13 @@ impl Default for Adam {
 pub struct Grda {
     /// Learning rate γ.
     pub lr: f64,
-    /// Threshold scale c.
+    /// Threshold scale c (with `auto`, solved for the run's length: see `stages::prune`).
     pub c: f64,
     /// Threshold growth exponent μ ∈ (0, 1).
     pub mu: f64,
+    /// `c = auto`: the threshold is chosen on validation AUC from a ladder.
+    #[serde(default)]
+    pub auto: bool,
 }
 
 impl Grda {
@@ -390,6 +393,38 @@ pub struct DimSearch {
     pub alpha: AlphaDuringEds,
 }
 
+/// What the re-trained model's MLP reads (the found interactions stay in the logit, gated).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetrainInput {
+    /// The compact embeddings and each kept interaction-function output (IPNN-style, as the
+    /// paper's re-train: an MLP over [E, l]).
+    Products,
+    /// The compact embeddings alone (DeepFM-style, as `aim transfer --base deepfm`): the best
+    /// of the three on validation AUC on Frappe and Adult (README: Results), and the smallest.
+    #[default]
+    Embeddings,
+    /// Every kept interaction's element-wise product vector, and the outer function's scalars.
+    Vectors,
+}
+
+impl RetrainInput {
+    /// Every choice, by its spec name.
+    pub const ALL: [(&'static str, RetrainInput); 3] = [
+        ("products", RetrainInput::Products),
+        ("embeddings", RetrainInput::Embeddings),
+        ("vectors", RetrainInput::Vectors),
+    ];
+
+    /// Its spec name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, i)| *i == self)
+            .expect("listed")
+            .0
+    }
+}
+
 /// The `retrain { … }` block: stage 3.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Retrain {
@@ -397,6 +432,9 @@ pub struct Retrain {
     pub optimizer: Adam,
     /// Hidden layer widths of the added MLP.
     pub mlp: Vec<usize>,
+    /// What the MLP reads.
+    #[serde(default)]
+    pub input: RetrainInput,
     /// Epochs (at most; see `patience`).
     pub epochs: usize,
     /// Stop after this many epochs without a better validation AUC.

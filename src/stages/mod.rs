@@ -1,6 +1,7 @@
 //! The three AIM stages and the pipeline that runs them: search interaction-function pairs
 //! (FIS + IFS), search embedding dimensions (EDS), re-train the found architecture.
 
+pub mod prune;
 pub mod retrain;
 pub mod search_dims;
 pub mod search_interactions;
@@ -353,6 +354,7 @@ pub fn pipeline(
                 valid_logloss: f64::NAN,
                 train_samples_per_s: 0.0,
             },
+            threshold: None,
         }],
     };
     let before = interactions.first().map_or(0, |r| r.record.params);
@@ -363,14 +365,14 @@ pub fn pipeline(
             .map(|r| r.record.clone()),
     );
     // Stage 2.
-    let positions = match (&spec.search_dims, finished.dims.clone()) {
+    let (positions, dims_threshold) = match (&spec.search_dims, finished.dims.clone()) {
         (Some(_), Some(done)) => {
             eprintln!(
                 "search embedding_dims: reusing the finished stage ({})",
                 finished_path.display()
             );
             stages.push(done.record.clone());
-            done.positions
+            (done.positions, done.threshold)
         }
         (Some(dims), None) => {
             let r = search_dims::run(
@@ -386,9 +388,9 @@ pub fn pipeline(
             stages.push(r.record.clone());
             finished.dims = Some(r.clone());
             crate::data::cache::write_ron(&finished_path, &finished)?;
-            r.positions
+            (r.positions, r.threshold)
         }
-        (None, _) => vec![(0..d).collect(); fields.len()],
+        (None, _) => (vec![(0..d).collect(); fields.len()], None),
     };
     let compact = compact_fields(&fields, &positions);
     // Stage 3.
@@ -420,6 +422,7 @@ pub fn pipeline(
                     &crate::spec::Retrain {
                         optimizer: Default::default(),
                         mlp: vec![],
+                        input: Default::default(),
                         epochs: 1,
                         patience: 1,
                     },
@@ -447,6 +450,7 @@ pub fn pipeline(
         data: ds.meta.key.clone(),
         seed: spec.seed,
         embedding_dim: d,
+        dims_threshold,
         function_wise: spec
             .search_interactions
             .as_ref()
@@ -467,6 +471,7 @@ pub fn pipeline(
                 candidates: r.candidates,
                 kept: r.kept.len(),
                 kept_pairs: r.kept.iter().map(|k| k.alphas.len()).sum(),
+                threshold: r.threshold.clone(),
             })
             .collect(),
         interactions: interactions
@@ -494,7 +499,7 @@ pub fn pipeline(
         metrics: Metrics {
             retrain: metrics,
             seeds: None,
-            baseline: None,
+            baselines: vec![],
         },
     })
 }

@@ -8,7 +8,7 @@ use super::{train, Ctx, StageRecord};
 use crate::data::Dataset;
 use crate::model::{FieldInfo, MlpConfig, MlpInput, Model, ModelConfig, Optimizers};
 use crate::nn::Update;
-use crate::spec::{EmbeddingSharing, InteractionSearch, ModelSpec, Retrain};
+use crate::spec::{EmbeddingSharing, InteractionSearch, ModelSpec, Retrain, RetrainInput};
 use crate::train::{TrainOptions, TrainReport};
 use anyhow::Result;
 use std::time::Instant;
@@ -23,10 +23,11 @@ pub fn config(
 ) -> ModelConfig {
     let orders = kept_orders(interactions, Update::Adam);
     // With no interaction kept there are no vectors to read: the MLP reads the embeddings.
-    let input = if orders.is_empty() {
-        MlpInput::Embeddings
-    } else {
-        MlpInput::InteractionVectors
+    let input = match retrain.input {
+        _ if orders.is_empty() => MlpInput::Embeddings,
+        RetrainInput::Products => MlpInput::EmbeddingsAndProducts,
+        RetrainInput::Embeddings => MlpInput::Embeddings,
+        RetrainInput::Vectors => MlpInput::InteractionVectors,
     };
     ModelConfig {
         fields,
@@ -44,6 +45,7 @@ pub fn config(
         bn_eps: search.map_or(1e-10, |s| s.bn_eps),
         alpha_init: 1.0,
         beta_init: 1.0,
+        init: Default::default(),
     }
 }
 

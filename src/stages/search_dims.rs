@@ -23,6 +23,9 @@ pub struct DimsResult {
     pub betas: Vec<Vec<f32>>,
     /// What the stage measured.
     pub record: StageRecord,
+    /// With `c = auto`, the threshold ladder and the rung chosen.
+    #[serde(default)]
+    pub threshold: Option<super::prune::Selection>,
 }
 
 /// Runs the dimension search.
@@ -54,21 +57,29 @@ pub fn run(
         bn_eps: dims.bn_eps,
         alpha_init: 1.0,
         beta_init: dims.beta_init as f32,
+        init: crate::nn::embedding::Init::Xavier,
     };
     let mut opt = Optimizers::new(dims.weights.lr, dims.weights.l2);
-    opt.grda_config.insert("beta".into(), dims.optimizer);
+    let steps = dims.epochs as u64 * ds.splits[0].rows().div_ceil(model.batch_size) as u64;
+    let grda = super::prune::auto_config(dims.optimizer, steps);
+    opt.grda_config.insert("beta".into(), grda);
     let opts = TrainOptions {
         epochs: dims.epochs,
-        patience: dims.epochs,
+        patience: model.patience.min(dims.epochs),
         batch_size: model.batch_size,
         seed: seed ^ 0xd1,
         eval_batch: 16_384,
         restore_best: false,
     };
     let name = "search embedding_dims".to_string();
-    let (m, report) = train(cfg, seed ^ 0xd1d1, ds, &mut opt, &opts, &name, ctx, |m| {
+    let (mut m, mut report) = train(cfg, seed ^ 0xd1d1, ds, &mut opt, &opts, &name, ctx, |m| {
         set_alphas(m, interactions)
     })?;
+    let threshold = dims.optimizer.auto.then(|| {
+        let sel = super::prune::select(&mut m, &opt, &["beta".into()], ds, &grda, steps);
+        report.valid_auc = sel.rung().valid_auc;
+        sel
+    });
     let beta = m.dim_gates[0].param.as_ref().expect("β").values();
     let betas: Vec<Vec<f32>> = beta.chunks(d).map(<[f32]>::to_vec).collect();
     let positions = betas
@@ -79,5 +90,6 @@ pub fn run(
         positions,
         betas,
         record: StageRecord::new(name, t0, &report),
+        threshold,
     })
 }

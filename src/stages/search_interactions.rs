@@ -26,6 +26,9 @@ pub struct OrderResult {
     pub kept: Vec<Kept>,
     /// What the stage measured.
     pub record: StageRecord,
+    /// With `c = auto`, the threshold ladder and the rung chosen.
+    #[serde(default)]
+    pub threshold: Option<super::prune::Selection>,
 }
 
 /// The order-p pool: each of the `top_k` strongest order-(p−1) interactions extended by every
@@ -157,22 +160,29 @@ pub fn run(
             bn_eps: search.bn_eps,
             alpha_init: search.alpha_init as f32,
             beta_init: 1.0,
+            init: Default::default(),
         };
         let mut opt = Optimizers::new(o.weights.lr, o.weights.l2);
-        for f in &search.functions {
-            opt.grda_config
-                .insert(format!("order{}.{}.alpha", o.order, f.name()), o.optimizer);
+        let steps = o.epochs as u64 * ds.splits[0].rows().div_ceil(model.batch_size) as u64;
+        let grda = super::prune::auto_config(o.optimizer, steps);
+        let gates: Vec<String> = search
+            .functions
+            .iter()
+            .map(|f| format!("order{}.{}.alpha", o.order, f.name()))
+            .collect();
+        for g in &gates {
+            opt.grda_config.insert(g.clone(), grda);
         }
         let opts = TrainOptions {
             epochs: o.epochs,
-            patience: o.epochs,
+            patience: model.patience.min(o.epochs),
             batch_size: model.batch_size,
             seed: seed ^ o.order as u64,
             eval_batch: 16_384,
             restore_best: false,
         };
         let prev = results.clone();
-        let (m, report) = train(
+        let (mut m, mut report) = train(
             cfg,
             seed ^ ((o.order as u64) << 8),
             ds,
@@ -182,6 +192,11 @@ pub fn run(
             ctx,
             |m| set_alphas(m, &prev),
         )?;
+        let threshold = o.optimizer.auto.then(|| {
+            let sel = super::prune::select(&mut m, &opt, &gates, ds, &grda, steps);
+            report.valid_auc = sel.rung().valid_auc;
+            sel
+        });
         // Read the gates of this order: a tuple is kept when any of its functions' α is non-zero.
         let mut kept: Vec<Kept> = Vec::new();
         let order = m
@@ -216,6 +231,7 @@ pub fn run(
             candidates: candidates.len(),
             kept,
             record: StageRecord::new(name, t0, &report),
+            threshold,
         });
     }
     Ok(results)
