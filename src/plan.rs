@@ -49,8 +49,8 @@ impl Schedule {
         let steps = steps_per_epoch.map(|s| s * epochs as u64);
         Schedule {
             steps,
-            final_threshold: steps
-                .map(|t| crate::stages::prune::auto_config(*grda, t).threshold(t)),
+            // With `c = auto` every rung's run ends at its own threshold: none is final.
+            final_threshold: steps.filter(|_| !grda.auto).map(|t| grda.threshold(t)),
             init,
             auto: grda.auto,
         }
@@ -62,10 +62,10 @@ impl Schedule {
             use crate::stages::prune::{LADDER, TOLERANCE};
             let ladder: Vec<String> = LADDER.iter().map(|t| t.to_string()).collect();
             format!(
-                "GRDA threshold: c = auto: trains to l1(T) = {}, then keeps the sparsest τ of [{}] \
-                 whose search model is within {} validation AUC of the best (a gated term is \
-                 batch-normed, so τ is its logit std on any dataset; {gate} init {})",
-                LADDER[0],
+                "GRDA threshold: c = auto: one search per final threshold l1(T) in [{}] (c solved \
+                 for T), keeping the sparsest whose search model is within {} validation AUC of \
+                 the best (a gated term is batch-normed, so τ is its logit std on any dataset; \
+                 {gate} init {})",
                 ladder.join(", "),
                 TOLERANCE,
                 self.init

@@ -170,3 +170,77 @@ fn a_search_interrupted_mid_stage_resumes_from_its_last_epoch() {
     assert_eq!(resumed.fields, whole.fields);
     assert_eq!(resumed.metrics.retrain, whole.metrics.retrain);
 }
+
+/// `c = auto` with every search setting at its default: the threshold ladder keeps the planted
+/// pairs, at strength 0.5 too, far above everything else it keeps.
+#[test]
+fn auto_thresholds_recover_planted_pairs_with_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auto.aim");
+    std::fs::write(
+        &path,
+        r#"experiment "auto" {
+  seed = 7
+  data {
+    format = synthetic
+    rows = 150_000
+    fields = 8
+    vocab = 30
+    planted = [inner(f0, f1, strength = 1.0), inner(f2, f3, strength = 0.5), vector_kernel(f4, f5, strength = 0.5)]
+  }
+  model {
+    embedding_dim = 8
+    mlp = [64]
+    epochs = 5
+  }
+  search interactions {}
+  output = "out/auto.arch.ron"
+}
+"#,
+    )
+    .unwrap();
+    let l = aim::spec::load(&path).unwrap();
+    let spec = l.spec.unwrap();
+    let g = spec.search_interactions.as_ref().unwrap().orders[0].optimizer;
+    assert!(g.auto, "c = auto is the default");
+    let arch = aim::stages::pipeline(
+        &spec,
+        &l.source.text,
+        None,
+        &Progress::hidden(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let strength =
+        |i: &aim::arch::ArchInteraction| i.alphas.values().map(|a| a.abs()).fold(0.0f32, f32::max);
+    let planted: Vec<Vec<String>> = [["f0", "f1"], ["f2", "f3"], ["f4", "f5"]]
+        .iter()
+        .map(|p| p.iter().map(|s| s.to_string()).collect())
+        .collect();
+    let kept = |p: &Vec<String>| arch.interactions.iter().find(|i| &i.fields == p);
+    let weakest_planted = planted
+        .iter()
+        .map(|p| {
+            strength(kept(p).unwrap_or_else(|| panic!("{p:?} not kept: {:#?}", arch.interactions)))
+        })
+        .fold(f32::MAX, f32::min);
+    let strongest_other = arch
+        .interactions
+        .iter()
+        .filter(|i| !planted.contains(&i.fields))
+        .map(strength)
+        .fold(0.0f32, f32::max);
+    assert!(
+        weakest_planted > 5.0 * strongest_other,
+        "planted {weakest_planted} vs other {strongest_other}"
+    );
+    // The ladder ran and chose a rung that prunes: fewer gates open than at its densest rung.
+    let sel = arch.orders[0]
+        .threshold
+        .as_ref()
+        .expect("the ladder is recorded");
+    assert_eq!(sel.rungs.len(), aim::stages::prune::LADDER.len());
+    let chosen = sel.rung().unwrap();
+    assert!(chosen.open < sel.rungs[0].open, "{}", sel.summary());
+    assert!(arch.interactions.iter().filter(|i| i.order == 2).count() < 28 / 2);
+}

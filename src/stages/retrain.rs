@@ -1,7 +1,7 @@
 //! Stage 3: re-train the found architecture: the kept interaction-function pairs (α kept,
-//! trained by Adam), each field's compact embedding (its kept positions only), and an MLP over
-//! the kept interactions' element-wise product vectors and the outer function's scalars, joining
-//! the logit with its own weight. Early stopping on validation AUC; evaluated on test.
+//! trained by Adam, in the logit), each field's compact embedding (its kept positions only), and
+//! the base model's MLP over what `retrain { input }` names (by default the embeddings, as
+//! DeepFM). Early stopping on validation AUC; evaluated on test.
 
 use super::search_interactions::{kept_orders, set_alphas, OrderResult};
 use super::{train, Ctx, StageRecord};
@@ -22,6 +22,7 @@ pub fn config(
     fields: Vec<FieldInfo>,
 ) -> ModelConfig {
     let orders = kept_orders(interactions, Update::Adam);
+
     // With no interaction kept there are no vectors to read: the MLP reads the embeddings.
     let input = match retrain.input {
         _ if orders.is_empty() => MlpInput::Embeddings,
@@ -38,8 +39,10 @@ pub fn config(
         mlp: (!retrain.mlp.is_empty()).then(|| MlpConfig {
             hidden: retrain.mlp.clone(),
             input,
-            batch_norm: true,
-            dropout: 0.0,
+            // The base model's MLP: batch norm there made the re-train overfit by its third
+            // epoch on Adult (validation AUC 0.913 with it, 0.922 without).
+            batch_norm: model.batch_norm,
+            dropout: model.dropout,
         }),
         dim_gates: None,
         bn_eps: search.map_or(1e-10, |s| s.bn_eps),

@@ -59,10 +59,7 @@ pub fn run(
         beta_init: dims.beta_init as f32,
         init: crate::nn::embedding::Init::Xavier,
     };
-    let mut opt = Optimizers::new(dims.weights.lr, dims.weights.l2);
     let steps = dims.epochs as u64 * ds.splits[0].rows().div_ceil(model.batch_size) as u64;
-    let grda = super::prune::auto_config(dims.optimizer, steps);
-    opt.grda_config.insert("beta".into(), grda);
     let opts = TrainOptions {
         epochs: dims.epochs,
         patience: model.patience.min(dims.epochs),
@@ -72,14 +69,29 @@ pub fn run(
         restore_best: false,
     };
     let name = "search embedding_dims".to_string();
-    let (mut m, mut report) = train(cfg, seed ^ 0xd1d1, ds, &mut opt, &opts, &name, ctx, |m| {
-        set_alphas(m, interactions)
+    let ((m, report), threshold) = super::prune::search(dims.optimizer, steps, |grda, rung| {
+        let mut opt = Optimizers::new(dims.weights.lr, dims.weights.l2);
+        opt.grda_config.insert("beta".into(), grda);
+        let (m, report) = train(
+            cfg.clone(),
+            seed ^ 0xd1d1,
+            ds,
+            &mut opt,
+            &opts,
+            &format!("{name}{rung}"),
+            ctx,
+            |m| set_alphas(m, interactions),
+        )?;
+        let open = m.dim_gates[0]
+            .param
+            .as_ref()
+            .map_or(0, |p| p.values().iter().filter(|b| **b != 0.0).count());
+        Ok(super::prune::Run {
+            valid_auc: report.valid_auc,
+            model: (m, report),
+            open,
+        })
     })?;
-    let threshold = dims.optimizer.auto.then(|| {
-        let sel = super::prune::select(&mut m, &opt, &["beta".into()], ds, &grda, steps);
-        report.valid_auc = sel.rung().valid_auc;
-        sel
-    });
     let beta = m.dim_gates[0].param.as_ref().expect("β").values();
     let betas: Vec<Vec<f32>> = beta.chunks(d).map(<[f32]>::to_vec).collect();
     let positions = betas

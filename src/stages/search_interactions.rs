@@ -162,17 +162,12 @@ pub fn run(
             beta_init: 1.0,
             init: Default::default(),
         };
-        let mut opt = Optimizers::new(o.weights.lr, o.weights.l2);
         let steps = o.epochs as u64 * ds.splits[0].rows().div_ceil(model.batch_size) as u64;
-        let grda = super::prune::auto_config(o.optimizer, steps);
         let gates: Vec<String> = search
             .functions
             .iter()
             .map(|f| format!("order{}.{}.alpha", o.order, f.name()))
             .collect();
-        for g in &gates {
-            opt.grda_config.insert(g.clone(), grda);
-        }
         let opts = TrainOptions {
             epochs: o.epochs,
             patience: model.patience.min(o.epochs),
@@ -182,21 +177,35 @@ pub fn run(
             restore_best: false,
         };
         let prev = results.clone();
-        let (mut m, mut report) = train(
-            cfg,
-            seed ^ ((o.order as u64) << 8),
-            ds,
-            &mut opt,
-            &opts,
-            &name,
-            ctx,
-            |m| set_alphas(m, &prev),
-        )?;
-        let threshold = o.optimizer.auto.then(|| {
-            let sel = super::prune::select(&mut m, &opt, &gates, ds, &grda, steps);
-            report.valid_auc = sel.rung().valid_auc;
-            sel
-        });
+        let ((m, report), threshold) = super::prune::search(o.optimizer, steps, |grda, rung| {
+            let mut opt = Optimizers::new(o.weights.lr, o.weights.l2);
+            for g in &gates {
+                opt.grda_config.insert(g.clone(), grda);
+            }
+            let (m, report) = train(
+                cfg.clone(),
+                seed ^ ((o.order as u64) << 8),
+                ds,
+                &mut opt,
+                &opts,
+                &format!("{name}{rung}"),
+                ctx,
+                |m| set_alphas(m, &prev),
+            )?;
+            let open = m
+                .orders
+                .iter()
+                .filter(|b| b.order == o.order)
+                .flat_map(|b| b.blocks.iter())
+                .filter_map(|b| b.gate.param.as_ref())
+                .map(|p| p.values().iter().filter(|a| **a != 0.0).count())
+                .sum();
+            Ok(super::prune::Run {
+                valid_auc: report.valid_auc,
+                model: (m, report),
+                open,
+            })
+        })?;
         // Read the gates of this order: a tuple is kept when any of its functions' α is non-zero.
         let mut kept: Vec<Kept> = Vec::new();
         let order = m
