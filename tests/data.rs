@@ -628,6 +628,42 @@ fn an_unreadable_cache_is_a_clear_error() {
     assert!(prep(&spec).is_ok());
 }
 
+/// Ids past a field's vocabulary (just past it, and huge) in a cached split: a clear error naming
+/// the file, the row and the field, before anything trains on them.
+#[test]
+fn a_cache_with_ids_past_the_vocabulary_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (0..100)
+        .map(|i| format!("{} {}:1 {}:1\n", i % 2, i % 10, 50 + i % 7))
+        .collect();
+    write(dir.path(), "f.libfm", rows.as_bytes());
+    let spec = spec_in(dir.path(), "format = libfm\ntrain = \"f.libfm\"");
+    let (ds, _) = prep(&spec).unwrap();
+    let vocab = ds.meta.fields[1].vocab as u32;
+    let ids = ds.dir.join("train.ids.npy");
+    let good = std::fs::read(&ids).unwrap();
+    for bad in [vocab, u32::MAX] {
+        // The last four bytes are the last row's second field.
+        let mut bytes = good.clone();
+        let n = bytes.len();
+        bytes[n - 4..].copy_from_slice(&bad.to_le_bytes());
+        std::fs::write(&ids, &bytes).unwrap();
+        let e = err(&spec);
+        assert!(
+            e.contains("the cache is corrupt")
+                && e.contains("train.ids.npy")
+                && e.contains("row 79")
+                && e.contains("`field1`")
+                && e.contains(&format!("id {bad}"))
+                && e.contains("aim data --rebuild"),
+            "{e}"
+        );
+    }
+    let (_, used) = prepare(&spec, true, &Progress::hidden()).unwrap();
+    assert_eq!(used, CacheUse::Built);
+    assert!(prep(&spec).is_ok());
+}
+
 #[test]
 fn the_cache_is_plain_npy() {
     let dir = tempfile::tempdir().unwrap();

@@ -648,9 +648,12 @@ fn deepfm_on_frappe_reaches_the_rivals_auc() {
         |_| {},
     )
     .unwrap();
+    // FuxiCTR's DeepFM on the same rows and budget: 0.9505 (../shared/peers/RESULTS.md). Seed
+    // 2024 gives 0.9479 here (seeds 2025, 2026: 0.9487, 0.9509); the bound leaves 0.003 below
+    // parity for a CPU whose matrix products round differently and stop at another epoch.
     assert!(
-        r.test_auc >= 0.925,
-        "DeepFM test AUC {:.4} on Frappe (8:1:1, seed {})",
+        r.test_auc >= 0.9505 - 0.006,
+        "DeepFM test AUC {:.4} on Frappe's exact split (seed {})",
         r.test_auc,
         spec.seed
     );

@@ -306,8 +306,90 @@ pub struct Dataset {
     pub splits: Vec<Split>,
 }
 
+/// Every id of a split below its field's vocabulary, and multi-valued offsets non-decreasing:
+/// the embedding tables address a field's rows by id, so an id past its vocabulary would read
+/// and write another field's rows (from another thread, in the sparse Adam). A cache is input
+/// like any file: a disk error, an edit or another version must not get that far.
+fn check_ids(
+    dir: &Path,
+    split: &str,
+    meta: &Meta,
+    ids: &Array<u32>,
+    multi: &[(Array<u64>, Array<u32>)],
+) -> Result<()> {
+    use rayon::prelude::*;
+    let corrupt = |file: String, what: String| {
+        anyhow::anyhow!(
+            "the cache is corrupt: {}: {what}; rebuild it with `aim data --rebuild`",
+            dir.join(file).display()
+        )
+    };
+    let single: Vec<&FieldMeta> = meta.fields.iter().filter(|f| f.column.is_some()).collect();
+    let cols = single.len();
+    let mut vocab = vec![0u32; cols];
+    for f in &single {
+        let c = f.column.expect("single-valued");
+        if c >= cols {
+            return Err(corrupt(
+                "meta.ron".into(),
+                format!("field `{}` has column {c} of {cols}", f.name),
+            ));
+        }
+        vocab[c] = u32::try_from(f.vocab).unwrap_or(u32::MAX);
+    }
+    if cols > 0 {
+        let bad = ids
+            .data()
+            .par_chunks(cols * 4096)
+            .enumerate()
+            .find_map_first(|(chunk, block)| {
+                block.chunks(cols).enumerate().find_map(|(r, row)| {
+                    row.iter()
+                        .zip(&vocab)
+                        .position(|(id, v)| id >= v)
+                        .map(|c| (chunk * 4096 + r, c, row[c]))
+                })
+            });
+        if let Some((row, c, id)) = bad {
+            let f = single
+                .iter()
+                .find(|f| f.column == Some(c))
+                .expect("a column's field");
+            return Err(corrupt(
+                format!("{split}.ids.npy"),
+                format!(
+                    "row {row}, field `{}`: id {id}, but the field has {} ids (0..{})",
+                    f.name, f.vocab, f.vocab
+                ),
+            ));
+        }
+    }
+    let multis = meta.fields.iter().filter(|f| f.column.is_none());
+    for (f, (offsets, values)) in multis.zip(multi) {
+        if let Some(r) = offsets.data().windows(2).position(|w| w[1] < w[0]) {
+            return Err(corrupt(
+                format!("{split}.{}.offsets.npy", f.name),
+                format!("offsets decrease at row {r}"),
+            ));
+        }
+        if let Some(k) = values.data().iter().position(|&v| v as usize >= f.vocab) {
+            return Err(corrupt(
+                format!("{split}.{}.ids.npy", f.name),
+                format!(
+                    "value {k}: id {}, but field `{}` has {} ids",
+                    values.data()[k],
+                    f.name,
+                    f.vocab
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Dataset {
-    /// Opens the cache in `dir`, checking every array against the metadata.
+    /// Opens the cache in `dir`, checking every array against the metadata and every id
+    /// against its field's vocabulary.
     pub fn open(dir: &Path) -> Result<Self> {
         let meta_path = dir.join("meta.ron");
         let text = std::fs::read_to_string(&meta_path).with_context(|| {
@@ -345,6 +427,7 @@ impl Dataset {
                 }
                 m.push((offsets, values));
             }
+            check_ids(dir, &s.name, &meta, &ids, &m)?;
             splits.push(Split {
                 ids,
                 labels,
