@@ -3,7 +3,7 @@
 one markdown table of test AUC and log loss (mean ± std over the seeds, Welch p-values of AIM
 against each baseline), with the peers' numbers from ../shared/peers/RESULTS.md beside it.
 
-    python3 benches/accuracy.py [--seeds 5] [--aim target/release/aim] [SPEC ...]
+    python3 benches/accuracy.py [--seeds 5] [--aim target/release/aim] [--no-run] [SPEC ...]
 
 Defaults to specs/frappe.aim and specs/adult.aim. Uses only the standard library.
 """
@@ -31,10 +31,11 @@ def peers(results: pathlib.Path) -> dict:
     return out
 
 
-def run(aim: str, spec: pathlib.Path, seeds: int) -> dict:
+def run(aim: str, spec: pathlib.Path, seeds: int, train: bool) -> dict:
     cmd = [aim, "run", str(spec), "-q", "--seeds", str(seeds), "--baseline", ",".join(BASELINES)]
-    print("+", " ".join(cmd), file=sys.stderr, flush=True)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    if train:
+        print("+", " ".join(cmd), file=sys.stderr, flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     out = re.search(r'output\s*=\s*"([^"]+)"', spec.read_text())
     arch = (spec.parent / out.group(1)) if out else spec.parent / "out" / f"{spec.stem}.arch.ron"
     shown = subprocess.run([aim, "show", str(arch), "--json"], check=True, capture_output=True)
@@ -49,13 +50,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--aim", default=str(ROOT / "target" / "release" / "aim"))
+    ap.add_argument("--no-run", action="store_true", help="only render the architectures already written")
     ap.add_argument("specs", nargs="*", default=[str(ROOT / "specs/frappe.aim"), str(ROOT / "specs/adult.aim")])
     a = ap.parse_args()
     peer = peers(ROOT.parent / "shared" / "peers" / "RESULTS.md")
     rows = []
     for s in a.specs:
         spec = pathlib.Path(s).resolve()
-        arch = run(a.aim, spec, a.seeds)
+        arch = run(a.aim, spec, a.seeds, not a.no_run)
         m = arch["metrics"]
         base = {b["base"]: b for b in m["baselines"]}
         p = arch["params"]
@@ -68,7 +70,7 @@ def main() -> None:
             + " | ".join(cell(base[b]["metrics"]) for b in BASELINES)
             + f" | **{cell(m['seeds'])}** | "
             + ", ".join(f"{b} {base[b]['p_auc']:.2g} / {base[b]['p_logloss']:.2g}" for b in BASELINES)
-            + f" | {p['after']:,} ({p['after'] / p['base_function_wise']:.2f}× function-wise, {p['after'] / p['base']:.2f}× plain) | {peers_cell} |"
+            + f" | {p['after']:,} ({p['after'] / p['base_function_wise']:.3f}× function-wise, {p['after'] / p['base']:.3f}× plain) | {peers_cell} |"
         )
     print(f"test AUC / log loss, mean ± std over {a.seeds} seeds (the spec's seed onwards)\n")
     print("| dataset | aim FM | aim DeepFM | aim IPNN | `aim run` | Welch p (AUC / log loss) vs FM, DeepFM, IPNN | parameters of the found model | peers (RESULTS.md) |")
