@@ -168,6 +168,70 @@ pub struct Architecture {
 }
 
 impl Architecture {
+    /// Reads, parses and checks an architecture file: any file on disk is input, and a
+    /// hand-edited one must give a clear error, never a panic further on.
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let arch: Architecture = ron::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not an architecture file: {e}", path.display()))?;
+        arch.validate()
+            .map_err(|e| anyhow::anyhow!("{}: not a valid architecture: {e}", path.display()))?;
+        Ok(arch)
+    }
+
+    /// Checks what the rest of `aim` relies on: every interaction names `order` distinct known
+    /// fields and a finite α for each of its known functions; every field's positions lie in
+    /// 0..d, ascending, and number its dimension.
+    pub fn validate(&self) -> Result<(), String> {
+        let d = self.embedding_dim;
+        for f in &self.fields {
+            if f.positions.len() != f.dim
+                || f.positions.windows(2).any(|w| w[0] >= w[1])
+                || f.positions.iter().any(|&k| k >= d)
+            {
+                return Err(format!(
+                    "field `{}`: dim {} and positions {:?} do not fit (ascending, below embedding_dim = {d}, one per dimension)",
+                    f.name, f.dim, f.positions
+                ));
+            }
+        }
+        for i in &self.interactions {
+            let what = format!("interaction ({})", i.fields.join(", "));
+            if !(2..=4).contains(&i.order) || i.fields.len() != i.order {
+                return Err(format!(
+                    "{what}: order {} with {} fields (orders are 2..=4, one field each)",
+                    i.order,
+                    i.fields.len()
+                ));
+            }
+            for (k, f) in i.fields.iter().enumerate() {
+                if !self.fields.iter().any(|x| &x.name == f) {
+                    return Err(format!("{what}: `{f}` is not one of the fields"));
+                }
+                if i.fields[..k].contains(f) {
+                    return Err(format!("{what}: `{f}` appears twice"));
+                }
+            }
+            if i.functions.is_empty() {
+                return Err(format!("{what}: no functions"));
+            }
+            for f in &i.functions {
+                if crate::spec::InteractionFn::from_name(f).is_none() {
+                    return Err(format!(
+                        "{what}: unknown function `{f}` (inner, outer, vector_kernel, scalar_kernel)"
+                    ));
+                }
+                match i.alphas.get(f) {
+                    Some(a) if a.is_finite() => {}
+                    Some(a) => return Err(format!("{what}: α of `{f}` is {a}")),
+                    None => return Err(format!("{what}: `{f}` has no α")),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A readable summary: the top interactions per order, dimensions per field, parameters,
     /// metrics and time per stage.
     pub fn show(&self, top: usize) -> String {
@@ -195,7 +259,7 @@ impl Architecture {
                 let fns: Vec<String> = i
                     .functions
                     .iter()
-                    .map(|f| format!("{f} {:+.3}", i.alphas[f]))
+                    .map(|f| format!("{f} {:+.3}", i.alphas.get(f).copied().unwrap_or(f32::NAN)))
                     .collect();
                 let _ = writeln!(o, "  ({})  {}", i.fields.join(", "), fns.join(", "));
             }

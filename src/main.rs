@@ -368,17 +368,9 @@ fn transfer(arch_path: &Path, path: &Path, base: &str, quiet: bool) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let arch: aim::arch::Architecture = match std::fs::read_to_string(arch_path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| ron::from_str(&t).map_err(|e| e.to_string()))
-    {
+    let arch = match aim::arch::Architecture::load(arch_path) {
         Ok(a) => a,
-        Err(e) => {
-            return fail(format_args!(
-                "{}: not an architecture file: {e}",
-                arch_path.display()
-            ))
-        }
+        Err(e) => return fail(format_args!("{e:#}")),
     };
     let base = if base == "ipnn" {
         aim::spec::BaseModel::Ipnn
@@ -422,18 +414,9 @@ fn transfer(arch_path: &Path, path: &Path, base: &str, quiet: bool) -> u8 {
 }
 
 fn show(path: &Path, json: bool, top: usize) -> u8 {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => return fail(format_args!("cannot read {}: {e}", path.display())),
-    };
-    let arch: aim::arch::Architecture = match ron::from_str(&text) {
+    let arch = match aim::arch::Architecture::load(path) {
         Ok(a) => a,
-        Err(e) => {
-            return fail(format_args!(
-                "{}: not an architecture file: {e}",
-                path.display()
-            ))
-        }
+        Err(e) => return fail(format_args!("{e:#}")),
     };
     if json {
         println!(

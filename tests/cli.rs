@@ -266,6 +266,47 @@ fn run_writes_an_architecture_that_show_prints_as_json() {
         "{}",
         stderr(&o)
     );
+    // Hand-edited architectures: a clear error and exit 1 from show and transfer, no panic.
+    let text = std::fs::read_to_string(&arch).unwrap();
+    let at = text.find("interactions:").unwrap();
+    let (head, tail) = text.split_at(at);
+    let f0 = f0.to_string();
+    for (edited, why) in [
+        (
+            format!("{head}{}", tail.replacen("order: 2,", "order: 3,", 1)),
+            "order 3 with 2 fields",
+        ),
+        (
+            format!(
+                "{head}{}",
+                tail.replacen(&format!("\"{f0}\":"), "\"other\":", 1)
+            ),
+            "has no α",
+        ),
+    ] {
+        assert_ne!(edited, text, "the edit applies");
+        let bad = dir.path().join("out/edited.ron");
+        std::fs::write(&bad, &edited).unwrap();
+        for args in [
+            vec!["show", bad.to_str().unwrap()],
+            vec![
+                "transfer",
+                bad.to_str().unwrap(),
+                p.to_str().unwrap(),
+                "--base",
+                "deepfm",
+                "-q",
+            ],
+        ] {
+            let o = aim(&args);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains("not a valid architecture") && stderr(&o).contains(why),
+                "{args:?}: {}",
+                stderr(&o)
+            );
+        }
+    }
 }
 
 #[test]
