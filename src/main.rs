@@ -551,12 +551,12 @@ fn fmt(path: &Path, check: bool, write: bool) -> u8 {
         if text == source.text {
             return 0;
         }
-        match write_atomically(path, text.as_bytes()) {
+        match aim::data::cache::write_atomically(path, text.as_bytes()) {
             Ok(()) => {
                 eprintln!("formatted {}", path.display());
                 0
             }
-            Err(e) => fail(format_args!("cannot write {}: {e}", path.display())),
+            Err(e) => fail(format_args!("{e:#}")),
         }
     } else {
         let _ = std::io::stdout().write_all(text.as_bytes());
@@ -570,18 +570,4 @@ fn first_difference(a: &str, b: &str) -> usize {
         .position(|(x, y)| x != y)
         .unwrap_or_else(|| a.lines().count().min(b.lines().count()))
         + 1
-}
-
-/// Writes through a temporary file in the same folder and renames it, so the file is either the
-/// old or the new text, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

@@ -835,3 +835,32 @@ fn an_unwritable_cache_is_a_clear_error_and_leaves_nothing() {
         "nothing was written"
     );
 }
+
+/// Outputs are readable as any program's: a new file gets 0666 less the umask (the mode that
+/// `File::create` gets in the same folder), and a rewritten file keeps its mode.
+#[cfg(unix)]
+#[test]
+fn written_files_follow_the_umask_and_keep_their_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let plain = dir.path().join("plain");
+    std::fs::File::create(&plain).unwrap();
+    let ours = dir.path().join("ours.ron");
+    aim::data::cache::write_atomically(&ours, b"x").unwrap();
+    assert_eq!(mode(&ours), mode(&plain), "{:o}", mode(&ours));
+    std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o640)).unwrap();
+    aim::data::cache::write_atomically(&ours, b"y").unwrap();
+    assert_eq!(mode(&ours), 0o640);
+    assert_eq!(std::fs::read(&ours).unwrap(), b"y");
+    // The cache folder, as `mkdir` makes one.
+    let plain_dir = dir.path().join("plain_dir");
+    std::fs::create_dir(&plain_dir).unwrap();
+    let rows: String = (0..100)
+        .map(|i| format!("{} {}:1\n", i % 2, i % 10))
+        .collect();
+    write(dir.path(), "f.libfm", rows.as_bytes());
+    let (ds, _) = prep(&spec_in(dir.path(), "format = libfm\ntrain = \"f.libfm\"")).unwrap();
+    assert_eq!(mode(&ds.dir), mode(&plain_dir), "{:o}", mode(&ds.dir));
+    assert_eq!(mode(&ds.dir.join("meta.ron")), mode(&plain));
+}

@@ -150,8 +150,16 @@ impl Building {
     pub fn start(root: &Path, key: &str) -> Result<Self> {
         std::fs::create_dir_all(root)
             .with_context(|| format!("cannot create the cache folder {}", root.display()))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".building-{key}-"))
+        let prefix = format!(".building-{key}-");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        // Renamed into place when done: 0777 less the umask, as `mkdir` would give (not 0700).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o777));
+        }
+        let tmp = builder
             .tempdir_in(root)
             .with_context(|| format!("cannot write in the cache folder {}", root.display()))?;
         Ok(Building {
@@ -208,7 +216,26 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    // The temporary file would be created 0600: a rewritten file keeps its mode, and a new one
+    // gets 0666 less the user's umask (the kernel applies it), as any other program's output.
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o666))
+    };
+    #[cfg(not(unix))]
+    let mode = std::fs::metadata(path).map(|m| m.permissions()).ok();
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    builder.permissions(mode);
+    #[cfg(not(unix))]
+    if let Some(m) = mode {
+        builder.permissions(m);
+    }
+    let mut tmp = builder
+        .tempfile_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
