@@ -114,21 +114,36 @@ pub fn search<M>(
     if !grda.auto {
         return Ok((search(grda, "")?.model, None));
     }
-    let mut runs = Vec::new();
-    let mut rungs = Vec::new();
+    let mut runs: Vec<Option<M>> = Vec::new();
+    let mut rungs: Vec<Rung> = Vec::new();
+    let mut best = f64::NEG_INFINITY;
     for &tau in &LADDER {
         let g = config_for(grda, tau, steps);
         let run = search(g, &format!(", threshold {tau}"))?;
+        let auc = run.valid_auc;
+        if auc.is_finite() {
+            best = best.max(auc);
+        }
+        // Only models that may still be chosen are kept (a search model can be large): an
+        // earlier rung loses to this one whenever its AUC is no higher, and can never be chosen
+        // once it is more than the tolerance below the best.
+        for (r, m) in rungs.iter().zip(runs.iter_mut()) {
+            if r.valid_auc <= auc || r.valid_auc < best - TOLERANCE {
+                *m = None;
+            }
+        }
         rungs.push(Rung {
             threshold: tau,
             c: g.c,
             open: run.open,
-            valid_auc: run.valid_auc,
+            valid_auc: auc,
         });
-        runs.push(run.model);
+        runs.push(Some(run.model));
     }
     let chosen = choose(&rungs);
-    let model = runs.swap_remove(chosen);
+    let model = runs[chosen]
+        .take()
+        .expect("the chosen rung's model is never dropped");
     Ok((model, Some(Selection { rungs, chosen })))
 }
 
@@ -200,6 +215,27 @@ mod tests {
         assert_eq!(seen.len(), LADDER.len());
         assert!((m - 0.1).abs() < 1e-9, "{m}");
         assert_eq!(sel.unwrap().rung().unwrap().threshold, 0.1);
+        // Non-monotone AUCs (with a NaN): the model returned is always the chosen rung's.
+        for aucs in [
+            [0.9, 0.95, 0.91, 0.9498, 0.7, 0.96],
+            [0.96, 0.5, 0.9598, 0.1, 0.2, 0.3],
+            [f64::NAN, 0.8, 0.8, 0.7, 0.8, 0.79],
+        ] {
+            let mut k = 0;
+            let (m, sel) = search(g, 100, |_, _| {
+                k += 1;
+                Ok(Run {
+                    model: k - 1,
+                    valid_auc: aucs[k - 1],
+                    open: 0,
+                })
+            })
+            .unwrap();
+            let sel = sel.unwrap();
+            assert_eq!(m, sel.chosen, "{aucs:?}");
+            let rungs: Vec<Rung> = aucs.iter().map(|&a| rung(0.0, a)).collect();
+            assert_eq!(sel.chosen, choose(&rungs));
+        }
         let fixed = Grda { auto: false, ..g };
         let (m, sel) = search(fixed, 100, |gr, _| {
             Ok(Run {
