@@ -3,6 +3,11 @@
 use aim::data::progress::Progress;
 use std::collections::BTreeSet;
 
+/// Runs every stage of `spec`, quietly.
+fn pipeline(spec: &aim::spec::Spec, text: &str) -> aim::arch::Architecture {
+    aim::stages::pipeline(spec, text, None, &Progress::hidden(), &mut |_, _| {}).unwrap()
+}
+
 /// Acceptance on the default spec (issue 5): 12 fields, four planted pairs (one per function,
 /// disjoint fields), a planted triple extending the first pair, three noise fields.
 #[test]
@@ -15,14 +20,7 @@ fn the_default_spec_recovers_the_planted_interactions() {
     spec.data.cache = dir.path().to_path_buf();
     // A fresh output folder: no finished stages of an earlier run to reuse.
     spec.output = dir.path().join("synthetic.arch.ron");
-    let arch = aim::stages::pipeline(
-        &spec,
-        &l.source.text,
-        None,
-        &Progress::hidden(),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let arch = pipeline(&spec, &l.source.text);
 
     let aim::spec::DataSource::Synthetic(syn) = &spec.data.source else {
         panic!("synthetic")
@@ -203,14 +201,7 @@ fn auto_thresholds_recover_planted_pairs_with_the_defaults() {
     let spec = l.spec.unwrap();
     let g = spec.search_interactions.as_ref().unwrap().orders[0].optimizer;
     assert!(g.auto, "c = auto is the default");
-    let arch = aim::stages::pipeline(
-        &spec,
-        &l.source.text,
-        None,
-        &Progress::hidden(),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let arch = pipeline(&spec, &l.source.text);
     let strength =
         |i: &aim::arch::ArchInteraction| i.alphas.values().map(|a| a.abs()).fold(0.0f32, f32::max);
     let planted: Vec<Vec<String>> = [["f0", "f1"], ["f2", "f3"], ["f4", "f5"]]

@@ -628,16 +628,21 @@ fn an_unreadable_cache_is_a_clear_error() {
     assert!(prep(&spec).is_ok());
 }
 
+/// A spec over 100 libfm rows of two fields (10 and 7 categories) written into `dir`.
+fn two_field_libfm(dir: &Path) -> Spec {
+    let rows: String = (0..100)
+        .map(|i| format!("{} {}:1 {}:1\n", i % 2, i % 10, 50 + i % 7))
+        .collect();
+    write(dir, "f.libfm", rows.as_bytes());
+    spec_in(dir, "format = libfm\ntrain = \"f.libfm\"")
+}
+
 /// Ids past a field's vocabulary (just past it, and huge) in a cached split: a clear error naming
 /// the file, the row and the field, before anything trains on them.
 #[test]
 fn a_cache_with_ids_past_the_vocabulary_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let rows: String = (0..100)
-        .map(|i| format!("{} {}:1 {}:1\n", i % 2, i % 10, 50 + i % 7))
-        .collect();
-    write(dir.path(), "f.libfm", rows.as_bytes());
-    let spec = spec_in(dir.path(), "format = libfm\ntrain = \"f.libfm\"");
+    let spec = two_field_libfm(dir.path());
     let (ds, _) = prep(&spec).unwrap();
     let vocab = ds.meta.fields[1].vocab as u32;
     let ids = ds.dir.join("train.ids.npy");
@@ -667,11 +672,7 @@ fn a_cache_with_ids_past_the_vocabulary_is_refused() {
 #[test]
 fn the_cache_is_plain_npy() {
     let dir = tempfile::tempdir().unwrap();
-    let rows: String = (0..100)
-        .map(|i| format!("{} {}:1 {}:1\n", i % 2, i % 10, 50 + i % 7))
-        .collect();
-    write(dir.path(), "f.libfm", rows.as_bytes());
-    let (ds, _) = prep(&spec_in(dir.path(), "format = libfm\ntrain = \"f.libfm\"")).unwrap();
+    let (ds, _) = prep(&two_field_libfm(dir.path())).unwrap();
     let bytes = std::fs::read(ds.dir.join("train.ids.npy")).unwrap();
     let header = String::from_utf8_lossy(&bytes[10..128]);
     assert!(
