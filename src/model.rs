@@ -487,16 +487,6 @@ impl Model {
         out
     }
 
-    /// Overwrites the dense parameter named `name` (a gate, when a threshold ladder tries it).
-    pub fn set_param(&mut self, name: &str, values: &[f32]) {
-        let p = self
-            .params_mut()
-            .into_iter()
-            .find(|p| p.name == name)
-            .unwrap_or_else(|| panic!("no parameter {name}"));
-        p.set(values);
-    }
-
     /// Number of trained values: embeddings (kept positions only), linear weights and dense
     /// parameters.
     pub fn num_params(&self) -> usize {

@@ -22,11 +22,6 @@ impl Grda {
         }
     }
 
-    /// The dual accumulator v (the gates are its soft-thresholded values).
-    pub fn accumulator(&self) -> &[f64] {
-        &self.acc
-    }
-
     /// Steps taken.
     pub fn steps(&self) -> u64 {
         self.t
