@@ -46,6 +46,12 @@ def cell(m: dict) -> str:
     return f"{m['auc']['mean']:.4f} ± {m['auc']['std']:.4f} / {m['logloss']['mean']:.4f} ± {m['logloss']['std']:.4f}"
 
 
+def valid(m: dict) -> str:
+    """Mean validation AUC over the seeds (what settings are chosen on), or '' if not recorded."""
+    v = m.get("valid_auc") or []
+    return f"{sum(v) / len(v):.4f}" if v else "–"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
@@ -70,11 +76,12 @@ def main() -> None:
             + " | ".join(cell(base[b]["metrics"]) for b in BASELINES)
             + f" | **{cell(m['seeds'])}** | "
             + ", ".join(f"{b} {base[b]['p_auc']:.2g} / {base[b]['p_logloss']:.2g}" for b in BASELINES)
+            + " | " + " / ".join(valid(x) for x in [base[b]["metrics"] for b in BASELINES] + [m["seeds"]])
             + f" | {p['after']:,} ({p['after'] / p['base_function_wise']:.3f}× function-wise, {p['after'] / p['base']:.3f}× plain) | {peers_cell} |"
         )
     print(f"test AUC / log loss, mean ± std over {a.seeds} seeds (the spec's seed onwards)\n")
-    print("| dataset | aim FM | aim DeepFM | aim IPNN | `aim run` | Welch p (AUC / log loss) vs FM, DeepFM, IPNN | parameters of the found model | peers (RESULTS.md) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| dataset | aim FM | aim DeepFM | aim IPNN | `aim run` | Welch p (AUC / log loss) vs FM, DeepFM, IPNN | validation AUC (FM / DeepFM / IPNN / aim run) | parameters of the found model | peers (RESULTS.md) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(r)
 

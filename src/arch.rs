@@ -77,7 +77,7 @@ pub struct RetrainMetrics {
     pub test_logloss: f64,
 }
 
-/// Test metrics over repeated re-trains (`aim run --seeds N`).
+/// Metrics over repeated re-trains (`aim run --seeds N`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeedMetrics {
     /// The seeds.
@@ -86,6 +86,12 @@ pub struct SeedMetrics {
     pub test_auc: Vec<f64>,
     /// Test log loss of each.
     pub test_logloss: Vec<f64>,
+    /// Validation AUC of each (at its kept epoch): what a setting is chosen on.
+    #[serde(default)]
+    pub valid_auc: Vec<f64>,
+    /// Validation log loss of each.
+    #[serde(default)]
+    pub valid_logloss: Vec<f64>,
     /// Mean and standard deviation of the test AUC.
     pub auc: crate::stats::MeanStd,
     /// Mean and standard deviation of the test log loss.
@@ -94,17 +100,18 @@ pub struct SeedMetrics {
 
 impl SeedMetrics {
     /// Summarises per-seed results.
-    pub fn new(seeds: Vec<u64>, test_auc: Vec<f64>, test_logloss: Vec<f64>) -> Self {
-        let (auc, logloss) = (
-            crate::stats::mean_std(&test_auc),
-            crate::stats::mean_std(&test_logloss),
-        );
+    pub fn new(seeds: Vec<u64>, reports: &[crate::train::TrainReport]) -> Self {
+        let pick = |f: fn(&crate::train::TrainReport) -> f64| reports.iter().map(f).collect();
+        let (test_auc, test_logloss): (Vec<f64>, Vec<f64>) =
+            (pick(|r| r.test_auc), pick(|r| r.test_logloss));
         SeedMetrics {
             seeds,
+            auc: crate::stats::mean_std(&test_auc),
+            logloss: crate::stats::mean_std(&test_logloss),
             test_auc,
             test_logloss,
-            auc,
-            logloss,
+            valid_auc: pick(|r| r.valid_auc),
+            valid_logloss: pick(|r| r.valid_logloss),
         }
     }
 }

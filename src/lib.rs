@@ -22,10 +22,14 @@ pub mod train;
 
 /// Keeps large freed buffers in the process (glibc): every training step allocates and frees
 /// buffers of megabytes, and with glibc's defaults each one is a fresh `mmap` whose pages fault
-/// in again (about a tenth of a step's time, measured). Call once at start-up.
-pub fn tune_allocator() {
+/// in again (about a tenth of a step's time, measured).
+///
+/// # Safety
+/// Call it before any other thread starts (first thing in `main`): glibc documents `mallopt`
+/// as unsafe to race with the allocator's initialisation in other threads.
+pub unsafe fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator thresholds; called before any threads start.
+    // SAFETY: mallopt only changes allocator thresholds; the caller guarantees no other thread.
     unsafe {
         // 32 MiB is the largest threshold glibc accepts (a larger one is ignored).
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);

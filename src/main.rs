@@ -184,7 +184,8 @@ fn bench(o: aim::bench::BenchOptions, json: bool) -> u8 {
 }
 
 fn main() -> ExitCode {
-    aim::tune_allocator();
+    // SAFETY: the first statement of `main`: no other thread exists yet.
+    unsafe { aim::tune_allocator() };
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Train { spec, quiet, fresh } => train(&spec, quiet, fresh),
@@ -329,20 +330,21 @@ fn run(
             eprintln!("\nrepeating the re-train with seeds {list:?}");
         }
         let repeated = aim::stages::retrain_seeds(&spec, &loaded.source.text, &list, &progress)
-            .and_then(|(a, l)| {
-                let mine = aim::arch::SeedMetrics::new(list.clone(), a.clone(), l.clone());
+            .and_then(|reports| {
+                let mine = aim::arch::SeedMetrics::new(list.clone(), &reports);
                 let mut base = Vec::new();
                 for name in baselines {
                     let b = aim::spec::BaseModel::ALL
                         .into_iter()
                         .find(|m| m.name() == name)
                         .expect("clap checked the name");
-                    let (ba, bl) = aim::stages::baseline_seeds(&spec, b, &list, &progress)?;
+                    let theirs = aim::stages::baseline_seeds(&spec, b, &list, &progress)?;
+                    let metrics = aim::arch::SeedMetrics::new(list.clone(), &theirs);
                     base.push(aim::arch::Baseline {
                         base: name.to_string(),
-                        p_auc: aim::stats::welch_p(&a, &ba),
-                        p_logloss: aim::stats::welch_p(&l, &bl),
-                        metrics: aim::arch::SeedMetrics::new(list.clone(), ba, bl),
+                        p_auc: aim::stats::welch_p(&mine.test_auc, &metrics.test_auc),
+                        p_logloss: aim::stats::welch_p(&mine.test_logloss, &metrics.test_logloss),
+                        metrics,
                     });
                 }
                 Ok((mine, base))

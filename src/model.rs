@@ -674,7 +674,7 @@ impl Model {
         opt: &mut Optimizers,
     ) -> Result<f32, NonFinite> {
         let batch = labels.len();
-        assert_eq!(batch, ids.rows, "one label per row");
+        assert_eq!(batch, ids.rows(), "one label per row");
         let (leaves, lin) = self.leaves(ids);
         let grads: Grads = Gradients::leaky();
         let mut traced: Vec<T2<Tp>> = Vec::with_capacity(leaves.len());
@@ -744,7 +744,7 @@ impl Model {
             .map(|t| t.leaf_and_host(&self.dev, batch))
             .unzip();
         let lin = self.linear.as_ref().map(|t| t.leaf(&self.dev, batch));
-        self.forward_with_hosts::<NoneTape>(leaves, hosts, lin, batch.rows, false)
+        self.forward_with_hosts::<NoneTape>(leaves, hosts, lin, batch.rows(), false)
             .sigmoid()
             .as_vec()
     }

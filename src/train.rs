@@ -105,31 +105,6 @@ pub fn fields(ds: &Dataset, d: usize) -> Result<Vec<FieldInfo>> {
         .collect())
 }
 
-/// Fills `out` with the given rows of a split: their ids matrix and, per multi-valued field,
-/// their ragged value lists.
-pub fn fill_batch(split: &Split, rows: impl Iterator<Item = usize> + Clone, out: &mut Batch) {
-    let cols = split.ids.shape[1];
-    let ids = split.ids.data();
-    out.matrix.clear();
-    out.rows = 0;
-    out.columns = cols;
-    out.multi.resize_with(split.multi.len(), Default::default);
-    for (o, v) in out.multi.iter_mut() {
-        o.clear();
-        o.push(0);
-        v.clear();
-    }
-    for r in rows {
-        out.matrix.extend_from_slice(&ids[r * cols..(r + 1) * cols]);
-        for ((offsets, values), (o, v)) in split.multi.iter().zip(out.multi.iter_mut()) {
-            let (a, b) = (offsets.data()[r] as usize, offsets.data()[r + 1] as usize);
-            v.extend_from_slice(&values.data()[a..b]);
-            o.push(v.len() as u32);
-        }
-        out.rows += 1;
-    }
-}
-
 /// AUC, log loss and samples/s of the model on a split.
 pub fn evaluate(model: &mut Model, split: &Split, batch: usize) -> (f64, f64, f64) {
     let t0 = Instant::now();
@@ -139,7 +114,7 @@ pub fn evaluate(model: &mut Model, split: &Split, batch: usize) -> (f64, f64, f6
     let mut r = 0;
     while r < rows {
         let n = batch.min(rows - r);
-        fill_batch(split, r..r + n, &mut b);
+        b.fill(split, r..r + n);
         probs.extend(model.predict(&b));
         r += n;
     }
@@ -259,7 +234,7 @@ pub fn fit_from(
                     let Ok((mut ids, mut y)) = empty_rx.recv() else {
                         return;
                     };
-                    fill_batch(train, chunk.iter().map(|&r| r as usize), &mut ids);
+                    ids.fill(train, chunk.iter().map(|&r| r as usize));
                     y.clear();
                     y.extend(chunk.iter().map(|&r| labels[r as usize] as f32));
                     if full_tx.send((ids, y)).is_err() {

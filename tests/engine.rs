@@ -452,6 +452,40 @@ fn sparse_adam_leaves_untouched_rows_alone() {
     assert_ne!(&before[2..4], &after[2..4]);
 }
 
+/// Two fields of 2 and 3 rows: an id of 2 in the first is past its vocabulary, and before the
+/// per-field regions it read (gather) or wrote (Adam) the second field's row 0.
+fn two_field_table() -> aim::nn::embedding::Table {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    aim::nn::embedding::Table::new(2, &[(2, vec![0, 1]), (3, vec![0, 1])], &mut rng)
+}
+
+#[test]
+#[should_panic(expected = "field 0: id 2 in a batch, but the field has 2 ids")]
+fn gather_refuses_an_id_past_its_field() {
+    two_field_table().gather(&Batch::from_matrix(vec![2, 0], 1), &mut Vec::new());
+}
+
+#[test]
+#[should_panic(expected = "field 0: id 2 in a batch, but the field has 2 ids")]
+fn sparse_adam_refuses_an_id_past_its_field() {
+    two_field_table().adam(1, 0.1, 0.0, &Batch::from_matrix(vec![2, 0], 1), &[1.0; 4]);
+}
+
+#[test]
+fn batches_are_checked_when_built() {
+    assert!(Batch::new(2, 1, vec![0, 1], vec![(vec![0, 1, 2], vec![4, 5])]).is_ok());
+    let bad = [
+        Batch::new(2, 2, vec![0, 1, 2], vec![]),
+        Batch::new(2, 1, vec![0, 1], vec![(vec![0, 2], vec![4, 5])]),
+        Batch::new(2, 1, vec![0, 1], vec![(vec![1, 1, 2], vec![4, 5])]),
+        Batch::new(2, 1, vec![0, 1], vec![(vec![0, 2, 1], vec![4, 5])]),
+        Batch::new(2, 1, vec![0, 1], vec![(vec![0, 1, 3], vec![4, 5])]),
+    ];
+    for (k, b) in bad.iter().enumerate() {
+        assert!(b.is_err(), "case {k} was accepted");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Training.
 
@@ -879,12 +913,7 @@ fn multi_valued_fields_embed_the_mean_and_share_its_gradient() {
     );
     table.set_multi(&[false, true]);
     // sample 0: values {1, 3}; sample 1: value {2}
-    let batch = Batch {
-        rows: 2,
-        columns: 1,
-        matrix: vec![0, 1],
-        multi: vec![(vec![0, 2, 3], vec![1, 3, 2])],
-    };
+    let batch = Batch::new(2, 1, vec![0, 1], vec![(vec![0, 2, 3], vec![1, 3, 2])]).unwrap();
     let mut buf = Vec::new();
     table.gather(&batch, &mut buf);
     let row = |f: usize, id: u32| table.row_weights(f, id).to_vec();

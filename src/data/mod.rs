@@ -4,6 +4,7 @@
 //! settings changed: readers (`read/`) parse lines, `ingest` builds vocabularies and splits,
 //! `synthetic` generates rows with planted truth, and `cache` stores and maps the result.
 
+pub mod batch;
 pub mod cache;
 pub mod formats;
 pub mod hash;
@@ -16,6 +17,7 @@ pub mod summary;
 pub mod synthetic;
 pub mod vocab;
 
+pub use batch::{Batch, Source};
 pub use cache::{Dataset, Meta};
 
 use crate::spec::{Bucketing, DataSource, FileFormat, OnError, Spec, SyntheticSpec};

@@ -2,11 +2,24 @@
 
 use std::io::{self, Write};
 
-/// An element type stored in `.npy` files.
-pub trait Element: Copy + 'static {
+/// An element type stored in `.npy` files: a plain integer or float. The trait is sealed (its
+/// supertrait is private), so [`as_bytes_mut`]'s reinterpretation holds for every implementor:
+/// none has padding or invalid bit patterns.
+pub trait Element: Copy + 'static + sealed::Plain {
     /// numpy's type descriptor, e.g. `<u4`.
     const DESCR: &'static str;
 }
+
+mod sealed {
+    /// Types for which every byte pattern is a valid value and which have no padding.
+    pub trait Plain {}
+    impl Plain for u8 {}
+    impl Plain for u32 {}
+    impl Plain for u64 {}
+    impl Plain for f32 {}
+    impl Plain for f64 {}
+}
+
 impl Element for u8 {
     const DESCR: &'static str = "|u1";
 }
@@ -81,13 +94,15 @@ pub fn write_file<T: Element>(
 
 /// The bytes of a slice of plain numbers (little-endian on the machines we run on).
 pub fn as_bytes<T: Element>(data: &[T]) -> &[u8] {
-    // SAFETY: every Element is a plain integer or float with no padding or invalid bit patterns.
+    // SAFETY: `Element` is sealed to plain integers and floats: no padding, and u8 has no
+    // alignment, so the byte view covers exactly the slice's initialised memory.
     unsafe { std::slice::from_raw_parts(data.as_ptr().cast(), std::mem::size_of_val(data)) }
 }
 
 /// The bytes of a mutable slice of plain numbers, to read into.
 pub fn as_bytes_mut<T: Element>(data: &mut [T]) -> &mut [u8] {
-    // SAFETY: as for `as_bytes`; any bytes written form valid values of these types.
+    // SAFETY: as for `as_bytes`; and every byte pattern is a valid value of a sealed
+    // `Element`, so whatever is written through the view leaves valid values.
     unsafe { std::slice::from_raw_parts_mut(data.as_mut_ptr().cast(), std::mem::size_of_val(data)) }
 }
 

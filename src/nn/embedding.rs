@@ -10,56 +10,7 @@ use super::{Backend, T2};
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-/// A batch's ids: a row-major matrix for the single-valued fields, and for each multi-valued
-/// field a ragged list (embedded as the mean of its values' embeddings).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Batch {
-    /// Samples.
-    pub rows: usize,
-    /// Columns of `matrix` (the single-valued fields).
-    pub columns: usize,
-    /// `(rows, columns)` ids.
-    pub matrix: Vec<u32>,
-    /// Per multi-valued field: offsets (`rows + 1`, from 0) and the ids.
-    pub multi: Vec<(Vec<u32>, Vec<u32>)>,
-}
-
-impl Batch {
-    /// A batch of single-valued fields only.
-    pub fn from_matrix(matrix: Vec<u32>, rows: usize) -> Self {
-        let columns = matrix.len().checked_div(rows).unwrap_or(0);
-        Batch {
-            rows,
-            columns,
-            matrix,
-            multi: vec![],
-        }
-    }
-
-    /// The (id, weight) pairs of field source `src` in sample `b`: one id of weight 1, or each
-    /// of a multi-valued field's ids with weight 1/count.
-    fn entries(&self, src: Source, b: usize, out: &mut Vec<(u32, f32)>) {
-        out.clear();
-        match src {
-            Source::Column(c) => out.push((self.matrix[b * self.columns + c], 1.0)),
-            Source::Multi(m) => {
-                let (offsets, ids) = &self.multi[m];
-                let vals = &ids[offsets[b] as usize..offsets[b + 1] as usize];
-                let w = 1.0 / vals.len().max(1) as f32;
-                out.extend(vals.iter().map(|&v| (v, w)));
-            }
-        }
-    }
-}
-
-/// Where a field's ids are in a [`Batch`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// A column of the matrix.
-    Column(usize),
-    /// A ragged list.
-    Multi(usize),
-}
+pub use crate::data::batch::{Batch, Source};
 
 /// One field's rows in a table.
 #[derive(Clone, Debug)]
@@ -223,32 +174,59 @@ impl Table {
 
     /// The weights of a row.
     pub fn row_weights(&self, f: usize, id: u32) -> &[f32] {
+        let w = self.fields[f].positions.len();
+        &self.region(f)[id as usize * 3 * w..][..w]
+    }
+
+    /// Checks that every id of the batch lies below its field's vocabulary. Cache splits are
+    /// checked when they open, so this fails only on a caller's bug; it is one pass over the
+    /// ids, cheap against the gather, and keeps an id from reaching another field's rows.
+    ///
+    /// # Panics
+    /// On an id at or above its field's vocabulary.
+    fn check(&self, batch: &Batch) {
+        for (f, slot) in self.fields.iter().enumerate() {
+            if let Some(id) = batch.max_id(slot.source) {
+                assert!(
+                    (id as usize) < slot.vocab,
+                    "field {f}: id {id} in a batch, but the field has {} ids",
+                    slot.vocab
+                );
+            }
+        }
+    }
+
+    /// Field `f`'s rows: `vocab` rows of `[w | m | v]`, each `3 · width` long.
+    fn region(&self, f: usize) -> &[f32] {
         let slot = &self.fields[f];
-        let w = slot.positions.len();
-        let s = slot.base + id as usize * 3 * w;
-        &self.data[s..s + w]
+        &self.data[slot.base..slot.base + slot.vocab * 3 * slot.positions.len()]
     }
 
     /// Gathers a batch into the host buffer of the leaf, `(fields, batch · d)`.
+    ///
+    /// # Panics
+    /// On an id at or above its field's vocabulary (see [`Table::check`]).
     pub fn gather(&self, batch: &Batch, out: &mut Vec<f32>) {
-        let (n, d, rows) = (self.fields.len(), self.d, batch.rows);
+        self.check(batch);
+        let (n, d, rows) = (self.fields.len(), self.d, batch.rows());
         out.clear();
         out.resize(n * rows * d, 0.0);
         out.par_chunks_mut((rows * d).max(1))
             .enumerate()
             .for_each(|(f, dst)| {
                 let slot = &self.fields[f];
+                let data = self.region(f);
                 let width = slot.positions.len();
                 if let (Source::Column(c), true) = (slot.source, width == d) {
                     // The common case, a single-valued field at full width: a straight copy,
                     // fetching rows a few samples ahead (they are scattered over the table).
-                    let col = |b: usize| batch.matrix[b * batch.columns + c] as usize;
+                    let col = |b: usize| batch.matrix()[b * batch.columns() + c] as usize;
                     for b in 0..rows {
                         if b + PREFETCH < rows {
-                            prefetch(&self.data, slot.base + col(b + PREFETCH) * 3 * d, d);
+                            prefetch(data, col(b + PREFETCH) * 3 * d, d);
                         }
-                        let s = slot.base + col(b) * 3 * d;
-                        dst[b * d..(b + 1) * d].copy_from_slice(&self.data[s..s + d]);
+                        let s = col(b) * 3 * d;
+                        dst[b * d..(b + 1) * d].copy_from_slice(&data[s..s + d]);
                     }
                     return;
                 }
@@ -257,8 +235,8 @@ impl Table {
                     let row = &mut dst[b * d..(b + 1) * d];
                     batch.entries(slot.source, b, &mut entries);
                     for &(id, w) in &entries {
-                        let s = slot.base + id as usize * 3 * width;
-                        let src = &self.data[s..s + width];
+                        let s = id as usize * 3 * width;
+                        let src = &data[s..s + width];
                         for (&k, &x) in slot.positions.iter().zip(src) {
                             row[k] += w * x;
                         }
@@ -271,7 +249,7 @@ impl Table {
     pub fn leaf_and_host(&self, dev: &Backend, batch: &Batch) -> (T2, std::sync::Arc<Vec<f32>>) {
         let mut buf = Vec::new();
         self.gather(batch, &mut buf);
-        let t = dev.tensor_from_vec(buf.clone(), (self.fields.len(), batch.rows * self.d));
+        let t = dev.tensor_from_vec(buf.clone(), (self.fields.len(), batch.rows() * self.d));
         (t, std::sync::Arc::new(buf))
     }
 
@@ -279,77 +257,79 @@ impl Table {
     pub fn leaf(&self, dev: &Backend, batch: &Batch) -> T2 {
         let mut buf = Vec::new();
         self.gather(batch, &mut buf);
-        dev.tensor_from_vec(buf, (self.fields.len(), batch.rows * self.d))
+        dev.tensor_from_vec(buf, (self.fields.len(), batch.rows() * self.d))
     }
 
     /// Lazy sparse Adam (as PyTorch's SparseAdam): sums the gradient of each touched row over
     /// the batch, then updates only those rows, with bias correction from the global step
     /// `step` (1-based). `l2` adds `l2 · w` to the gradient of every row used in the batch.
+    ///
+    /// # Panics
+    /// On an id at or above its field's vocabulary (see [`Table::check`]).
     pub fn adam(&mut self, step: u32, lr: f32, l2: f32, batch: &Batch, grad: &[f32]) {
-        let (d, rows_in_batch) = (self.d, batch.rows);
+        self.check(batch);
+        let (d, rows_in_batch) = (self.d, batch.rows());
         let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
         // As PyTorch: w −= (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε).
         let step_size = lr / (1.0 - b1.powi(step as i32));
         let inv_sqrt_c2 = 1.0 / (1.0 - b2.powi(step as i32)).sqrt();
-        // Per field in parallel: each field's rows are disjoint from the others'.
-        let touched_ptr = SyncPtr(self.touched.as_mut_ptr());
-        let data_ptr = SyncPtr(self.data.as_mut_ptr());
-        let data_len = self.data.len();
-        self.fields.par_iter().enumerate().for_each(|(f, slot)| {
-            let w = slot.positions.len();
-            let full = w == d;
-            // Sum the batch's gradients per distinct row (rows repeat within a batch); a value of a
-            // multi-valued field gets its sample's gradient divided by the sample's value count.
-            let mut rows: Vec<(u32, usize, f32)> = Vec::with_capacity(rows_in_batch);
-            let mut entries = Vec::new();
-            for b in 0..rows_in_batch {
-                batch.entries(slot.source, b, &mut entries);
-                rows.extend(entries.iter().map(|&(id, w)| (id, b, w)));
-            }
-            rows.sort_unstable_by_key(|&(id, b, _)| (id, b));
-            let mut i = 0;
-            let mut g = vec![0.0f32; w];
-            while i < rows.len() {
-                let id = rows[i].0;
-                if i + PREFETCH < rows.len() {
-                    let s = slot.base + rows[i + PREFETCH].0 as usize * 3 * w;
-                    // SAFETY: a read hint only; the row is inside the table.
-                    unsafe { prefetch_ptr(data_ptr.get().add(s), 3 * w) };
+        // Per field in parallel, each task owning its field's rows: split the table into the
+        // fields' disjoint regions (laid out in field order by `with_init`).
+        let mut regions = Vec::with_capacity(self.fields.len());
+        let (mut data, mut touched) = (&mut self.data[..], &mut self.touched[..]);
+        for slot in &self.fields {
+            let (mine, rest) = data.split_at_mut(slot.vocab * 3 * slot.positions.len());
+            let (mine_t, rest_t) = touched.split_at_mut(slot.vocab);
+            regions.push((slot, mine, mine_t));
+            (data, touched) = (rest, rest_t);
+        }
+        regions
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(f, (slot, data, touched))| {
+                let w = slot.positions.len();
+                let full = w == d;
+                // Sum the batch's gradients per distinct row (rows repeat within a batch); a value
+                // of a multi-valued field gets its sample's gradient divided by its value count.
+                let mut rows: Vec<(u32, usize, f32)> = Vec::with_capacity(rows_in_batch);
+                let mut entries = Vec::new();
+                for b in 0..rows_in_batch {
+                    batch.entries(slot.source, b, &mut entries);
+                    rows.extend(entries.iter().map(|&(id, w)| (id, b, w)));
                 }
-                g.iter_mut().for_each(|x| *x = 0.0);
-                while i < rows.len() && rows[i].0 == id {
-                    let (_, b, wt) = rows[i];
-                    let gb = &grad[f * rows_in_batch * d + b * d..][..d];
-                    if full {
-                        g.iter_mut().zip(gb).for_each(|(x, &y)| *x += wt * y);
-                    } else {
-                        for (x, &k) in g.iter_mut().zip(&slot.positions) {
-                            *x += wt * gb[k];
-                        }
+                rows.sort_unstable_by_key(|&(id, b, _)| (id, b));
+                let mut i = 0;
+                let mut g = vec![0.0f32; w];
+                while i < rows.len() {
+                    let id = rows[i].0 as usize;
+                    if i + PREFETCH < rows.len() {
+                        prefetch(data, rows[i + PREFETCH].0 as usize * 3 * w, 3 * w);
                     }
-                    i += 1;
+                    g.iter_mut().for_each(|x| *x = 0.0);
+                    while i < rows.len() && rows[i].0 as usize == id {
+                        let (_, b, wt) = rows[i];
+                        let gb = &grad[f * rows_in_batch * d + b * d..][..d];
+                        if full {
+                            g.iter_mut().zip(gb).for_each(|(x, &y)| *x += wt * y);
+                        } else {
+                            for (x, &k) in g.iter_mut().zip(&slot.positions) {
+                                *x += wt * gb[k];
+                            }
+                        }
+                        i += 1;
+                    }
+                    touched[id] = step;
+                    let row = &mut data[id * 3 * w..(id + 1) * 3 * w];
+                    let (wt, mv) = row.split_at_mut(w);
+                    let (m, v) = mv.split_at_mut(w);
+                    for k in 0..w {
+                        let gk = g[k] + l2 * wt[k];
+                        m[k] = b1 * m[k] + (1.0 - b1) * gk;
+                        v[k] = b2 * v[k] + (1.0 - b2) * gk * gk;
+                        wt[k] -= step_size * m[k] / (v[k].sqrt() * inv_sqrt_c2 + eps);
+                    }
                 }
-                let r = slot.offset + id as usize;
-                let s = slot.base + id as usize * 3 * w;
-                debug_assert!(s + 3 * w <= data_len);
-                // SAFETY: row r belongs to field f only, and each field is handled by one task.
-                let (row, touched) = unsafe {
-                    (
-                        std::slice::from_raw_parts_mut(data_ptr.get().add(s), 3 * w),
-                        &mut *touched_ptr.get().add(r),
-                    )
-                };
-                *touched = step;
-                let (wt, mv) = row.split_at_mut(w);
-                let (m, v) = mv.split_at_mut(w);
-                for k in 0..w {
-                    let gk = g[k] + l2 * wt[k];
-                    m[k] = b1 * m[k] + (1.0 - b1) * gk;
-                    v[k] = b2 * v[k] + (1.0 - b2) * gk * gk;
-                    wt[k] -= step_size * m[k] / (v[k].sqrt() * inv_sqrt_c2 + eps);
-                }
-            }
-        });
+            });
     }
 }
 
@@ -379,40 +359,24 @@ fn advise_huge_pages(v: &mut Vec<f32>) {
 /// and each is a cache miss the hardware prefetcher cannot predict.
 const PREFETCH: usize = 8;
 
-/// Hints that `data[start .. start + len]` is about to be read.
+/// Hints that `data[start .. start + len]` is about to be read (a no-op off x86-64). Any range
+/// is fine: the address is formed with `wrapping_add` (an out-of-bounds `add` would be undefined
+/// even for a hint), and a prefetch never faults.
 #[inline]
 fn prefetch(data: &[f32], start: usize, len: usize) {
-    debug_assert!(start + len <= data.len());
-    // SAFETY: a hint only, and the range is inside `data`.
-    unsafe { prefetch_ptr(data.as_ptr().add(start), len) }
-}
-
-/// Hints that `len` values from `p` are about to be read (a no-op off x86-64).
-#[inline]
-unsafe fn prefetch_ptr(p: *const f32, len: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         let mut k = 0;
         while k < len {
-            _mm_prefetch::<_MM_HINT_T0>(p.add(k) as *const i8);
+            let p = data.as_ptr().wrapping_add(start + k);
+            // SAFETY: SSE is part of x86-64; a prefetch reads nothing and never faults.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) };
             k += 16;
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (p, len);
-}
-
-/// A raw pointer shared between tasks that write disjoint parts of one buffer.
-#[derive(Clone, Copy)]
-struct SyncPtr<T>(*mut T);
-// SAFETY: used only where tasks write disjoint elements (see `Table::adam`).
-unsafe impl<T> Send for SyncPtr<T> {}
-unsafe impl<T> Sync for SyncPtr<T> {}
-impl<T> SyncPtr<T> {
-    fn get(self) -> *mut T {
-        self.0
-    }
+    let _ = (data, start, len);
 }
 
 /// Calls `f` with a leaf's gradient on the host (borrowed on the CPU, copied from CUDA).

@@ -204,7 +204,7 @@ pub fn retrain_seeds(
     spec_text: &str,
     seeds: &[u64],
     progress: &crate::data::progress::Progress,
-) -> Result<(Vec<f64>, Vec<f64>)> {
+) -> Result<Vec<crate::train::TrainReport>> {
     let (ds, _) = crate::data::prepare(spec, false, progress)?;
     let retrain = spec
         .retrain
@@ -224,7 +224,7 @@ pub fn retrain_seeds(
         .dims
         .map_or_else(|| vec![(0..d).collect(); fields.len()], |r| r.positions);
     let compact = compact_fields(&fields, &positions);
-    let (mut aucs, mut losses) = (Vec::new(), Vec::new());
+    let mut reports = Vec::new();
     for &seed in seeds {
         let (_, report, _) = retrain::run(
             retrain,
@@ -236,10 +236,9 @@ pub fn retrain_seeds(
             seed,
             &mut Ctx::quiet(progress),
         )?;
-        aucs.push(report.test_auc);
-        losses.push(report.test_logloss);
+        reports.push(report);
     }
-    Ok((aucs, losses))
+    Ok(reports)
 }
 
 /// Trains `base` (the spec's model block otherwise) with each of `seeds`; returns each run's
@@ -249,13 +248,13 @@ pub fn baseline_seeds(
     base: crate::spec::BaseModel,
     seeds: &[u64],
     progress: &crate::data::progress::Progress,
-) -> Result<(Vec<f64>, Vec<f64>)> {
+) -> Result<Vec<crate::train::TrainReport>> {
     let (ds, _) = crate::data::prepare(spec, false, progress)?;
     let model = crate::spec::ModelSpec {
         base,
         ..spec.model.clone()
     };
-    let (mut aucs, mut losses) = (Vec::new(), Vec::new());
+    let mut reports = Vec::new();
     for &seed in seeds {
         let cfg = ModelConfig::base(&model, full_fields(&ds, model.embedding_dim)?)?;
         let mut opt = Optimizers::new(model.optimizer.lr, model.optimizer.l2);
@@ -269,10 +268,9 @@ pub fn baseline_seeds(
             &mut Ctx::quiet(progress),
             |_| {},
         )?;
-        aucs.push(r.test_auc);
-        losses.push(r.test_logloss);
+        reports.push(r);
     }
-    Ok((aucs, losses))
+    Ok(reports)
 }
 
 /// Runs every stage of a spec and returns the architecture (written by the caller). Stages

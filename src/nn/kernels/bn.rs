@@ -1,6 +1,6 @@
 //! Batch norm without affine, times a gate, optionally summed: α and β gates, the MLP's norm.
 
-use super::{add_into, ranges, SyncPtr, CHUNK};
+use super::{add_into, ranges, Shared, CHUNK};
 use crate::nn::gate::Running;
 use crate::nn::{Backend, T1, T2, T3};
 use dfdx::prelude::*;
@@ -176,7 +176,7 @@ fn bn<T: Tape<f32, Backend> + Merge<T>>(
         // accumulates straight into its own (strided) elements of x's gradient.
         let ga: Vec<f32> = {
             let (gy, gxs) = super::grad_read_write(grads, &y_c, &x)?;
-            let gx_ptr = SyncPtr(gxs.as_mut_ptr());
+            let gx_all = Shared::new(gxs);
             (0..channels)
                 .into_par_iter()
                 .with_min_len(8)
@@ -202,7 +202,7 @@ fn bn<T: Tape<f32, Backend> + Merge<T>>(
                             inv[c] * gh
                         };
                         // SAFETY: element (gi, k, wi) belongs to channel c, handled by this task.
-                        unsafe { *gx_ptr.get().add(idx(k)) += v };
+                        unsafe { *gx_all.at(idx(k)) += v };
                     }
                     ga
                 })

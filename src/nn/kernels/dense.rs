@@ -1,25 +1,26 @@
 //! The MLP's layers: `relu?(Σ_i x_i · w_i + b)` on gemm's AVX-512 kernels, with the bias and
 //! the ReLU fused into the product's pass, and the grouped input's layout change.
 
-use super::{grad_read_write, ranges, sum_partials, SyncPtr, CHUNK};
+use super::{grad_read_write, ranges, sum_partials, Shared, CHUNK};
 use crate::nn::{Backend, T2, T3};
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-/// A row-major matrix view for gemm: `(rows, cols)` at `ptr`, transposed when `t`.
+/// A row-major matrix view for gemm: `(rows, cols)` of `data`, transposed when `t`. It borrows
+/// the slice, so no view outlives (or aliases a `&mut` of) the values it reads.
 #[derive(Clone, Copy)]
-struct View {
-    ptr: *const f32,
+struct View<'a> {
+    data: &'a [f32],
     rows: usize,
     cols: usize,
     t: bool,
 }
 
-impl View {
-    fn of(v: &[f32], rows: usize, cols: usize) -> Self {
-        assert_eq!(v.len(), rows * cols, "matrix size");
+impl<'a> View<'a> {
+    fn of(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(data.len(), rows * cols, "matrix size");
         View {
-            ptr: v.as_ptr(),
+            data,
             rows,
             cols,
             t: false,
@@ -41,7 +42,7 @@ impl View {
 }
 
 /// `dst (m, n) = (accumulate ? dst : 0) + a · b`, on the current rayon pool's threads.
-fn gemm(dst: &mut [f32], accumulate: bool, a: View, b: View) {
+fn gemm(dst: &mut [f32], accumulate: bool, a: View<'_>, b: View<'_>) {
     let (m, k, a_cs, a_rs) = a.seen();
     let (k2, n, b_cs, b_rs) = b.seen();
     assert_eq!(k, k2, "inner dimensions");
@@ -55,8 +56,9 @@ fn gemm(dst: &mut [f32], accumulate: bool, a: View, b: View) {
         }
         return;
     }
-    // SAFETY: the views and `dst` were checked against their shapes above; `dst` does not alias
-    // the inputs (it is a distinct, exclusively borrowed buffer).
+    // SAFETY: each view's slice holds exactly its rows × cols (checked in `View::of`) and `dst`
+    // m × n (checked above), so every strided access stays inside them; `dst` is exclusively
+    // borrowed while the views are shared borrows, so it aliases neither.
     unsafe {
         gemm::gemm(
             m,
@@ -66,10 +68,10 @@ fn gemm(dst: &mut [f32], accumulate: bool, a: View, b: View) {
             1,
             n as isize,
             accumulate,
-            a.ptr,
+            a.data.as_ptr(),
             a_cs,
             a_rs,
-            b.ptr,
+            b.data.as_ptr(),
             b_cs,
             b_rs,
             1.0,
@@ -274,14 +276,12 @@ pub fn flatten_groups<T: Tape<f32, Backend> + Merge<T>>(
     let out_c = out.clone();
     tape.add_backward_op(move |grads| {
         let (gy, gx) = grad_read_write(grads, &out_c, &x)?;
-        let gx_ptr = SyncPtr(gx.as_mut_ptr());
+        let gx_all = Shared::new(gx);
         ranges(b, CHUNK).into_par_iter().for_each(|(r0, r1)| {
             for r in r0..r1 {
                 for gi in 0..g {
                     // SAFETY: this task owns samples r0..r1; (gi, r, ·) is one of them.
-                    let dst = unsafe {
-                        std::slice::from_raw_parts_mut(gx_ptr.get().add((gi * b + r) * k), k)
-                    };
+                    let dst = unsafe { gx_all.slice((gi * b + r) * k, k) };
                     let src = &gy[r * width + starts[gi]..];
                     match &keep_owned {
                         None => dst.iter_mut().zip(&src[..k]).for_each(|(a, v)| *a += v),

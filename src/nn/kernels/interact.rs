@@ -1,6 +1,6 @@
 //! The interaction functions (inner, outer, vector and scalar kernel) at any order, fused.
 
-use super::{add_into, dot, ranges, sum_partials, SyncPtr, CHUNK};
+use super::{add_into, dot, ranges, sum_partials, Shared, CHUNK};
 use crate::nn::{Backend, T2, T3};
 use crate::spec::InteractionFn;
 use dfdx::prelude::*;
@@ -270,7 +270,7 @@ fn outer_backward(
     let fields = ev.len() / bd;
     // gp[q][f][b]: d loss / d proj, summed over the tuples with field f at position q.
     let mut gp = vec![0.0f32; order * fields * batch];
-    let gp_ptr = SyncPtr(gp.as_mut_ptr());
+    let gp_all = Shared::new(&mut gp);
     ranges(batch, CHUNK).into_par_iter().for_each(|(b0, b1)| {
         for t in 0..tuples.len() {
             let f = tuples.get(t);
@@ -284,7 +284,7 @@ fn outer_backward(
                         }
                     }
                     // SAFETY: this task owns samples b0..b1; element (q, f_q, b) is in them.
-                    unsafe { *gp_ptr.get().add((q * fields + f[q]) * batch + b) += others };
+                    unsafe { *gp_all.at((q * fields + f[q]) * batch + b) += others };
                 }
             }
         }
@@ -354,7 +354,7 @@ fn product_backward(
         _ => 0,
     };
     let mut ge = vec![0.0f32; fields * bd];
-    let ge_ptr = SyncPtr(ge.as_mut_ptr());
+    let ge_all = Shared::new(&mut ge);
     let uniform = gv.is_none() && function != InteractionFn::VectorKernel;
     let parts: Vec<Vec<f32>> = ranges(batch, CHUNK)
         .into_par_iter()
@@ -398,9 +398,7 @@ fn product_backward(
                     }
                     for (q, &fq) in f.iter().enumerate() {
                         // SAFETY: this task owns samples b0..b1; row (f_q, b) is one of them.
-                        let dst = unsafe {
-                            std::slice::from_raw_parts_mut(ge_ptr.get().add(fq * bd + b * d), d)
-                        };
+                        let dst = unsafe { ge_all.slice(fq * bd + b * d, d) };
                         if order == 2 {
                             let other = at(1 - q);
                             if uniform {

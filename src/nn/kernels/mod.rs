@@ -23,15 +23,54 @@ pub use interact::{interact, interact_gated_sum, FlatTuples};
 /// Samples per task in the batch-parallel loops.
 pub(crate) const CHUNK: usize = 64;
 
-/// A raw pointer shared between tasks that write disjoint parts of one buffer.
-#[derive(Clone, Copy)]
-pub(crate) struct SyncPtr<T>(pub *mut T);
-// SAFETY: used only where tasks write disjoint elements (each use says why).
-unsafe impl<T> Send for SyncPtr<T> {}
-unsafe impl<T> Sync for SyncPtr<T> {}
-impl<T> SyncPtr<T> {
-    pub(crate) fn get(self) -> *mut T {
-        self.0
+/// A mutable buffer shared by tasks that write disjoint parts of it (rayon cannot split some
+/// strided or scattered layouts into `&mut` chunks). It borrows the buffer for its lifetime, and
+/// every access is bounds-checked, so an index bug panics instead of writing outside it; what
+/// the caller still owes is that no two tasks touch the same element at once.
+pub(crate) struct Shared<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _buf: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: a `Shared` is a `&mut [T]` handed to several tasks; sending or sharing it is sound
+// for `T: Send` given the disjointness that each `unsafe` access promises.
+unsafe impl<T: Send> Send for Shared<'_, T> {}
+unsafe impl<T: Send> Sync for Shared<'_, T> {}
+
+impl<'a, T> Shared<'a, T> {
+    pub(crate) fn new(buf: &'a mut [T]) -> Self {
+        Shared {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            _buf: std::marker::PhantomData,
+        }
+    }
+
+    /// `buf[start .. start + len]`, checked against the buffer's length.
+    ///
+    /// # Safety
+    /// No other reference to any of these elements may be live while the slice is.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn slice(&self, start: usize, len: usize) -> &mut [T] {
+        assert!(
+            start <= self.len && len <= self.len - start,
+            "{start}..{start}+{len} in a buffer of {}",
+            self.len
+        );
+        // SAFETY: in bounds (checked above) of a buffer borrowed for 'a; exclusive by the
+        // caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
+    }
+
+    /// `buf[i]`, checked against the buffer's length.
+    ///
+    /// # Safety
+    /// As [`Shared::slice`], for element `i`.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn at(&self, i: usize) -> &mut T {
+        // SAFETY: as for `slice`.
+        unsafe { &mut self.slice(i, 1)[0] }
     }
 }
 
@@ -90,9 +129,16 @@ pub(crate) fn grad_read_write<'g, S1: dfdx::shapes::Shape, S2: dfdx::shapes::Sha
     let r = grads.get_or_alloc_mut(read)?;
     let (ptr, len) = (r.as_ptr(), r.len());
     let w = grads.get_or_alloc_mut(write)?;
-    debug_assert_ne!(w.as_ptr(), ptr, "two distinct tensors");
-    // SAFETY: `read` and `write` are distinct tensors with distinct gradient buffers, both
-    // already allocated, so the second lookup neither inserts nor moves the first's heap buffer.
+    let (a, b) = (ptr as usize, w.as_ptr() as usize);
+    assert!(
+        a + len * 4 <= b || b + w.len() * 4 <= a,
+        "grad_read_write needs two tensors with disjoint gradient buffers"
+    );
+    // SAFETY: the two buffers are disjoint (checked just above, whatever the caller passed),
+    // and both were allocated before either lookup, so the second lookup neither inserted nor
+    // moved the first's heap buffer (dfdx 0.13 keeps each gradient in its own `Vec`, which
+    // Cargo.toml pins): `ptr..ptr + len` is still a live, initialised buffer that nothing
+    // else borrows for `'g`.
     let r = unsafe { std::slice::from_raw_parts(ptr, len) };
     Ok((r, &mut w[..]))
 }
