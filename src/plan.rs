@@ -386,6 +386,23 @@ impl fmt::Display for Plan {
                 num(n as usize)
             )),
         );
+        let search_std = match crate::model::search_init(m) {
+            crate::nn::embedding::Init::Normal(std) => std,
+            crate::nn::embedding::Init::Xavier => f32::NAN,
+        };
+        let _ = writeln!(
+            out,
+            "          embeddings start normal(0, {}){}",
+            m.init_std
+                .map_or(crate::model::default_init_std(m.base), |x| x as f32),
+            match m.init_std {
+                Some(_) => " (`init_std`) in every model but the dimension search's (xavier-uniform)".into(),
+                None => format!(
+                    " ({}'s default, chosen on validation AUC; the search and re-train start normal(0, {search_std}))",
+                    m.base.name()
+                ),
+            }
+        );
         match &s.search_interactions {
             None => {
                 let _ = writeln!(out, "stage 1   search interactions: skipped (no block)");

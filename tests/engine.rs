@@ -394,6 +394,7 @@ fn gradients_of_base_models() {
             patience: 1,
             dropout: 0.0,
             batch_norm: base == BaseModel::Ipnn,
+            init_std: None,
         };
         let cfg = ModelConfig::base(&spec, fields(4, 6, 3)).unwrap();
         gradcheck(Model::new(cfg, 5), 24, 2);
@@ -515,6 +516,7 @@ fn train_base(
         patience: 2,
         dropout: 0.0,
         batch_norm: false,
+        init_std: None,
     };
     let cfg = ModelConfig::base(&spec, aim::train::fields(ds, 8).unwrap()).unwrap();
     let mut m = Model::new(cfg, 3);
@@ -607,6 +609,7 @@ fn a_non_finite_loss_names_epoch_and_step() {
         patience: 1,
         dropout: 0.0,
         batch_norm: false,
+        init_std: None,
     };
     let mut m = Model::new(
         ModelConfig::base(&spec, aim::train::fields(&ds, 4).unwrap()).unwrap(),
@@ -641,6 +644,7 @@ fn weights_are_saved_as_safetensors() {
         patience: 1,
         dropout: 0.0,
         batch_norm: false,
+        init_std: None,
     };
     let m = Model::new(ModelConfig::base(&spec, fields(3, 7, 3)).unwrap(), 1);
     let dir = tempfile::tempdir().unwrap();
@@ -1003,6 +1007,7 @@ fn dropout_is_for_training_only_and_deterministic() {
         patience: 1,
         dropout: 0.5,
         batch_norm: false,
+        init_std: None,
     };
     let ids: Vec<u32> = (0..8 * 3).map(|k| (k % 5) as u32).collect();
     let b = Batch::from_matrix(ids, 8);
@@ -1053,6 +1058,7 @@ fn a_run_resumed_from_its_checkpoint_ends_exactly_as_the_uninterrupted_run() {
             patience: 9,
             dropout: 0.2,
             batch_norm: true,
+            init_std: None,
         };
         ModelConfig::base(&spec, aim::train::fields(&ds, 4).unwrap()).unwrap()
     };

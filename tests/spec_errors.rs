@@ -691,3 +691,34 @@ fn relative_paths_resolve_against_the_spec_folder() {
     }
     assert_eq!(s.output, std::path::Path::new("specs/out/a.ron"));
 }
+
+#[test]
+fn init_std_is_optional_and_positive() {
+    let s = load_source(Source::new("t.aim", with("", "")))
+        .spec
+        .unwrap();
+    assert_eq!(s.model.init_std, None, "the base model's default");
+    assert_eq!(
+        aim::model::default_init_std(aim::spec::BaseModel::Ipnn),
+        0.01
+    );
+    assert_eq!(
+        aim::model::default_init_std(aim::spec::BaseModel::Deepfm),
+        0.03
+    );
+    let s = load_source(Source::new(
+        "t.aim",
+        with("model", "    init_std = 0.002\n"),
+    ))
+    .spec
+    .unwrap();
+    assert_eq!(s.model.init_std, Some(0.002));
+    assert_eq!(
+        aim::model::search_init(&s.model),
+        aim::nn::embedding::Init::Normal(0.002),
+        "an explicit init_std reaches the search too"
+    );
+    let text = with("model", "    init_std = 0\n");
+    let line = text.lines().position(|l| l.contains("init_std")).unwrap() + 1;
+    one_error(&text, line, 16, "0 is out of range");
+}

@@ -27,23 +27,29 @@ pub struct FieldSlot {
     pub source: Source,
 }
 
-/// The standard deviation of every initial embedding value. Per-field xavier bounds
-/// (√(6/(vocab+d)): 0.7 for a 2-category field) overfitted early; the peers' normal(0, 1e-4)
-/// left the model on a plateau for ~5 epochs that early stopping sometimes ended on (Frappe).
-/// 1e-4 … 3e-2 were compared on validation AUC over 3 seeds on Frappe and Adult: 3e-2 was best
-/// on both (README: Baselines).
+/// The standard deviation of initial embedding values unless the model says otherwise (see
+/// [`Init::Normal`]). Per-field xavier bounds (√(6/(vocab+d)): 0.7 for a 2-category field)
+/// overfitted early; the peers' normal(0, 1e-4) left the model on a plateau for ~5 epochs that
+/// early stopping sometimes ended on (Frappe). 1e-4 … 3e-2 were compared on validation AUC over
+/// 3 seeds on Frappe and Adult: 3e-2 was best for DeepFM on both and for the search on the
+/// synthetic data (README: Baselines); IPNN's default differs (`model::default_init_std`).
 pub const INIT_STD: f32 = 0.03;
 
 /// How a table's values start.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
-    /// normal(0, [`INIT_STD`]): base models, the interaction search and the re-train.
-    #[default]
-    Normal,
+    /// normal(0, std): base models, the interaction search and the re-train.
+    Normal(f32),
     /// Xavier-uniform per field (bound √(6/(vocab+d))): the dimension search, whose GRDA
     /// settings in `specs/synthetic.aim` were calibrated with it (with normal(0, 0.03) noise
     /// fields kept 1–3 dimensions there). Not yet compared on validation.
     Xavier,
+}
+
+impl Default for Init {
+    fn default() -> Self {
+        Init::Normal(INIT_STD)
+    }
 }
 
 /// An embedding table with its Adam moments, rows interleaved `[w | m | v]` so that an update
@@ -62,7 +68,7 @@ impl Table {
     /// A table for fields of these vocabularies and kept positions, initialised normal(0,
     /// [`INIT_STD`]).
     pub fn new(d: usize, fields: &[(usize, Vec<usize>)], rng: &mut impl rand::Rng) -> Self {
-        Self::with_init(d, fields, Init::Normal, rng)
+        Self::with_init(d, fields, Init::default(), rng)
     }
 
     /// [`Table::new`], initialised by `init`.
@@ -83,7 +89,7 @@ impl Table {
             let bound = (6.0 / (*vocab + d) as f64).sqrt() as f32;
             for _ in 0..*vocab {
                 match init {
-                    Init::Normal => data.extend(crate::nn::normal(rng, INIT_STD, w)),
+                    Init::Normal(std) => data.extend(crate::nn::normal(rng, std, w)),
                     Init::Xavier => data.extend((0..w).map(|_| rng.gen_range(-bound..bound))),
                 }
                 data.extend(std::iter::repeat_n(0.0, 2 * w));

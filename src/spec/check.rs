@@ -751,6 +751,7 @@ const MODEL_KEYS: &[&str] = &[
     "patience",
     "dropout",
     "batch_norm",
+    "init_std",
 ];
 
 fn model_block(sink: &mut Sink, b: &Block) -> ModelSpec {
@@ -783,6 +784,9 @@ fn model_block(sink: &mut Sink, b: &Block) -> ModelSpec {
         patience: t.count(sink, "patience", 2, 1),
         dropout: t.num(sink, "dropout", 0.0, Range::RATE),
         batch_norm: t.boolean(sink, "batch_norm", false),
+        init_std: t
+            .get("init_std")
+            .map(|_| t.num(sink, "init_std", 0.0, Range::POSITIVE)),
     }
 }
 

@@ -323,6 +323,9 @@ pub struct ModelSpec {
     pub dropout: f64,
     /// Batch norm in the MLP.
     pub batch_norm: bool,
+    /// Standard deviation of the initial embedding values; `None` takes the base model's
+    /// default (`model::default_init_std`).
+    pub init_std: Option<f64>,
 }
 
 /// How embeddings are shared between interaction functions.

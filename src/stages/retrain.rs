@@ -48,7 +48,7 @@ pub fn config(
         bn_eps: search.map_or(1e-10, |s| s.bn_eps),
         alpha_init: 1.0,
         beta_init: 1.0,
-        init: Default::default(),
+        init: crate::model::search_init(model),
     }
 }
 

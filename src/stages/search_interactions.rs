@@ -160,7 +160,7 @@ pub fn run(
             bn_eps: search.bn_eps,
             alpha_init: search.alpha_init as f32,
             beta_init: 1.0,
-            init: Default::default(),
+            init: crate::model::search_init(model),
         };
         let steps = o.epochs as u64 * ds.splits[0].rows().div_ceil(model.batch_size) as u64;
         let gates: Vec<String> = search
