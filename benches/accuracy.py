@@ -52,6 +52,12 @@ def valid(m: dict) -> str:
     return f"{sum(v) / len(v):.4f}" if v else "–"
 
 
+def raw_logloss(m: dict) -> str:
+    """Mean test log loss before calibration, or '–' if not recorded or not calibrated."""
+    v, c = m.get("test_logloss_uncalibrated") or [], m.get("test_logloss") or []
+    return f"{sum(v) / len(v):.4f}" if v and v != c else "–"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
@@ -77,11 +83,12 @@ def main() -> None:
             + f" | **{cell(m['seeds'])}** | "
             + ", ".join(f"{b} {base[b]['p_auc']:.2g} / {base[b]['p_logloss']:.2g}" for b in BASELINES)
             + " | " + " / ".join(valid(x) for x in [base[b]["metrics"] for b in BASELINES] + [m["seeds"]])
+            + " | " + " / ".join(raw_logloss(x) for x in [base[b]["metrics"] for b in BASELINES] + [m["seeds"]])
             + f" | {p['after']:,} ({p['after'] / p['base_function_wise']:.3f}× function-wise, {p['after'] / p['base']:.3f}× plain) | {peers_cell} |"
         )
     print(f"test AUC / log loss, mean ± std over {a.seeds} seeds (the spec's seed onwards)\n")
-    print("| dataset | aim FM | aim DeepFM | aim IPNN | `aim run` | Welch p (AUC / log loss) vs FM, DeepFM, IPNN | validation AUC (FM / DeepFM / IPNN / aim run) | parameters of the found model | peers (RESULTS.md) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| dataset | aim FM | aim DeepFM | aim IPNN | `aim run` | Welch p (AUC / log loss) vs FM, DeepFM, IPNN | validation AUC (FM / DeepFM / IPNN / aim run) | test log loss before calibration (same order) | parameters of the found model | peers (RESULTS.md) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(r)
 

@@ -73,8 +73,14 @@ pub struct RetrainMetrics {
     pub valid_logloss: f64,
     /// Test AUC.
     pub test_auc: f64,
-    /// Test log loss.
+    /// Test log loss (after calibration, if any).
     pub test_logloss: f64,
+    /// Test log loss before calibration.
+    #[serde(default)]
+    pub test_logloss_uncalibrated: Option<f64>,
+    /// The Platt scaling fitted on validation (`model { calibrate }`).
+    #[serde(default)]
+    pub calibration: Option<crate::calibration::Platt>,
 }
 
 /// Metrics over repeated re-trains (`aim run --seeds N`).
@@ -92,6 +98,9 @@ pub struct SeedMetrics {
     /// Validation log loss of each.
     #[serde(default)]
     pub valid_logloss: Vec<f64>,
+    /// Test log loss of each before calibration (equal to `test_logloss` without one).
+    #[serde(default)]
+    pub test_logloss_uncalibrated: Vec<f64>,
     /// Mean and standard deviation of the test AUC.
     pub auc: crate::stats::MeanStd,
     /// Mean and standard deviation of the test log loss.
@@ -112,6 +121,7 @@ impl SeedMetrics {
             test_logloss,
             valid_auc: pick(|r| r.valid_auc),
             valid_logloss: pick(|r| r.valid_logloss),
+            test_logloss_uncalibrated: pick(|r| r.test_logloss_uncalibrated),
         }
     }
 }
@@ -307,8 +317,17 @@ impl Architecture {
         if let Some(r) = &self.metrics.retrain {
             let _ = writeln!(
                 o,
-                "\nre-trained: test AUC {:.5}, test logloss {:.5} (best epoch {})",
-                r.test_auc, r.test_logloss, r.best_epoch
+                "\nre-trained: test AUC {:.5}, test logloss {:.5} (best epoch {}){}",
+                r.test_auc,
+                r.test_logloss,
+                r.best_epoch,
+                match (r.calibration, r.test_logloss_uncalibrated) {
+                    (Some(p), Some(raw)) => format!(
+                        "; calibrated σ({:.3}·z {:+.3}) on validation, {raw:.5} before",
+                        p.scale, p.shift
+                    ),
+                    _ => String::new(),
+                }
             );
         }
         if let Some(s) = &self.metrics.seeds {

@@ -7,7 +7,9 @@
 
 pub mod arch;
 pub mod bench;
+pub mod calibration;
 pub mod checkpoint;
+pub mod cmd;
 pub mod data;
 pub mod metrics;
 pub mod model;

@@ -250,6 +250,9 @@ pub struct Model {
     pub mlp: Option<Mlp>,
     /// The logit's constant.
     pub bias: Param,
+    /// Platt scaling of the logit in [`Model::predict`], fitted on validation after training
+    /// (`train::fit_from`); `None` while training and when not calibrated.
+    pub calibration: Option<crate::calibration::Platt>,
 }
 
 /// What a training step needs besides the model: optimizer state.
@@ -459,6 +462,7 @@ impl Model {
             orders,
             mlp,
             bias,
+            calibration: None,
         }
     }
 
@@ -762,6 +766,23 @@ impl Model {
 
     /// Click probabilities of a batch, in evaluation mode (running batch-norm statistics).
     pub fn predict(&mut self, batch: &Batch) -> Vec<f32> {
+        let logit = self.logit(batch);
+        match self.calibration {
+            None => logit.sigmoid().as_vec(),
+            Some(p) => logit
+                .as_vec()
+                .into_iter()
+                .map(|z| p.probability(z))
+                .collect(),
+        }
+    }
+
+    /// The uncalibrated logit of each sample of a batch (evaluation mode).
+    pub fn predict_logits(&mut self, batch: &Batch) -> Vec<f32> {
+        self.logit(batch).as_vec()
+    }
+
+    fn logit(&mut self, batch: &Batch) -> T1 {
         let (leaves, hosts): (Vec<T2>, Vec<_>) = self
             .tables
             .iter()
@@ -769,8 +790,6 @@ impl Model {
             .unzip();
         let lin = self.linear.as_ref().map(|t| t.leaf(&self.dev, batch));
         self.forward_with_hosts::<NoneTape>(leaves, hosts, lin, batch.rows(), false)
-            .sigmoid()
-            .as_vec()
     }
 
     /// Starts an epoch: reseeds the dropout stream from (`seed`, `epoch`), so that a run resumed
@@ -881,6 +900,10 @@ impl Model {
         for (i, r) in self.running().iter().enumerate() {
             tensors.push((format!("bn{i}.mean"), vec![r.mean.len()], r.mean.clone()));
             tensors.push((format!("bn{i}.var"), vec![r.var.len()], r.var.clone()));
+        }
+        if let Some(p) = self.calibration {
+            // p = σ(scale · logit + shift)
+            tensors.push(("calibration".into(), vec![2], vec![p.scale, p.shift]));
         }
         let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
             .iter()

@@ -28,6 +28,8 @@ pub struct TrainOptions {
     /// Early stopping: keep the best epoch's weights and stop after `patience` epochs without a
     /// better validation AUC. Off for the searches, which run all epochs and keep the final gates.
     pub restore_best: bool,
+    /// Fit Platt scaling on the validation split after training ([`crate::calibration`]).
+    pub calibrate: bool,
 }
 
 impl TrainOptions {
@@ -40,6 +42,7 @@ impl TrainOptions {
             seed,
             eval_batch: 16_384,
             restore_best: true,
+            calibrate: m.calibrate,
         }
     }
 }
@@ -77,8 +80,14 @@ pub struct TrainReport {
     pub valid_logloss: f64,
     /// Test AUC of the kept weights.
     pub test_auc: f64,
-    /// Test log loss of the kept weights.
+    /// Test log loss of the kept weights (calibrated when `calibration` is set).
     pub test_logloss: f64,
+    /// Test log loss before calibration (equal to `test_logloss` without one).
+    #[serde(default)]
+    pub test_logloss_uncalibrated: f64,
+    /// The Platt scaling fitted on validation, if any.
+    #[serde(default)]
+    pub calibration: Option<crate::calibration::Platt>,
     /// Trained values.
     pub params: usize,
     /// Training samples per second over all epochs (steps only).
@@ -103,6 +112,21 @@ pub fn fields(ds: &Dataset, d: usize) -> Result<Vec<FieldInfo>> {
             multi: f.column.is_none(),
         })
         .collect())
+}
+
+/// The model's uncalibrated logits on a split, in row order.
+pub fn logits(model: &mut Model, split: &Split, batch: usize) -> Vec<f32> {
+    let rows = split.rows();
+    let mut out = Vec::with_capacity(rows);
+    let mut b = Batch::default();
+    let mut r = 0;
+    while r < rows {
+        let n = batch.min(rows - r);
+        b.fill(split, r..r + n);
+        out.extend(model.predict_logits(&b));
+        r += n;
+    }
+    out
 }
 
 /// AUC, log loss and samples/s of the model on a split.
@@ -304,6 +328,16 @@ pub fn fit_from(
         }
         None => logs.len(),
     };
+    model.calibration = None;
+    let mut uncalibrated = None;
+    if o.calibrate {
+        uncalibrated = Some(evaluate(model, &ds.splits[2], o.eval_batch).1);
+        let valid = &ds.splits[1];
+        model.calibration = crate::calibration::Platt::fit(
+            &logits(model, valid, o.eval_batch),
+            valid.labels.data(),
+        );
+    }
     let (valid_auc, valid_logloss, _) = evaluate(model, &ds.splits[1], o.eval_batch);
     let (test_auc, test_logloss, infer) = evaluate(model, &ds.splits[2], o.eval_batch);
     Ok(TrainReport {
@@ -313,6 +347,8 @@ pub fn fit_from(
         valid_logloss,
         test_auc,
         test_logloss,
+        test_logloss_uncalibrated: uncalibrated.unwrap_or(test_logloss),
+        calibration: model.calibration,
         params: model.num_params(),
         train_samples_per_s: step_rows as f64 / step_secs.max(1e-9),
         infer_samples_per_s: infer,

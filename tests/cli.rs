@@ -323,7 +323,11 @@ fn train_resumes_from_the_checkpoint_of_an_interrupted_run() {
         aim::model::ModelConfig::base(&spec.model, aim::train::fields(&ds, 4).unwrap()).unwrap();
     let mut model = aim::model::Model::new(cfg, spec.seed);
     let mut opt = aim::model::Optimizers::new(spec.model.optimizer.lr, spec.model.optimizer.l2);
-    let key = aim::checkpoint::train_key(&l.source.text, &ds.meta.key);
+    // `aim train` checkpoints as the stage named after its base model.
+    let key = format!(
+        "{}/deepfm",
+        aim::checkpoint::train_key(&l.source.text, &ds.meta.key)
+    );
     let ckpt = aim::checkpoint::train_path(&spec);
     let o = aim::train::TrainOptions::for_model(&spec.model, spec.seed);
     let crashed = aim::train::fit_from(

@@ -395,6 +395,7 @@ fn gradients_of_base_models() {
             dropout: 0.0,
             batch_norm: base == BaseModel::Ipnn,
             init_std: None,
+            calibrate: false,
         };
         let cfg = ModelConfig::base(&spec, fields(4, 6, 3)).unwrap();
         gradcheck(Model::new(cfg, 5), 24, 2);
@@ -506,6 +507,16 @@ fn train_base(
     lr: f64,
     epochs: usize,
 ) -> aim::train::TrainReport {
+    train_base_calibrated(ds, base, lr, epochs, false)
+}
+
+fn train_base_calibrated(
+    ds: &aim::data::Dataset,
+    base: BaseModel,
+    lr: f64,
+    epochs: usize,
+    calibrate: bool,
+) -> aim::train::TrainReport {
     let spec = ModelSpec {
         base,
         embedding_dim: 8,
@@ -517,6 +528,7 @@ fn train_base(
         dropout: 0.0,
         batch_norm: false,
         init_std: None,
+        calibrate: false,
     };
     let cfg = ModelConfig::base(&spec, aim::train::fields(ds, 8).unwrap()).unwrap();
     let mut m = Model::new(cfg, 3);
@@ -528,8 +540,41 @@ fn train_base(
         seed: 3,
         eval_batch: 8192,
         restore_best: true,
+        calibrate,
     };
     aim::train::fit(&mut m, ds, &mut opt, &o, |_| {}).unwrap()
+}
+
+/// Calibration is fitted after training: the same weights, so the same AUC (up to ties), and a
+/// validation log loss no worse than the uncalibrated one (the fit starts from the identity).
+#[test]
+fn calibration_keeps_the_ranking_and_lowers_the_log_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = synthetic_dataset(dir.path(), "inner(f0, f1, strength = 1.5)", 30_000);
+    let raw = train_base_calibrated(&ds, BaseModel::Deepfm, 0.02, 6, false);
+    let cal = train_base_calibrated(&ds, BaseModel::Deepfm, 0.02, 6, true);
+    let p = cal.calibration.expect("a fit");
+    eprintln!(
+        "{p:?}: valid logloss {} -> {}, test {} -> {}",
+        raw.valid_logloss, cal.valid_logloss, raw.test_logloss, cal.test_logloss
+    );
+    assert_eq!(raw.best_epoch, cal.best_epoch);
+    assert!(
+        (raw.valid_auc - cal.valid_auc).abs() < 1e-4,
+        "{} vs {}",
+        raw.valid_auc,
+        cal.valid_auc
+    );
+    assert!(
+        (raw.test_auc - cal.test_auc).abs() < 1e-4,
+        "{} vs {}",
+        raw.test_auc,
+        cal.test_auc
+    );
+    assert!(cal.valid_logloss <= raw.valid_logloss + 1e-6);
+    assert_eq!(cal.test_logloss_uncalibrated, raw.test_logloss);
+    assert_eq!(raw.test_logloss_uncalibrated, raw.test_logloss);
+    assert!(raw.calibration.is_none());
 }
 
 #[test]
@@ -610,6 +655,7 @@ fn a_non_finite_loss_names_epoch_and_step() {
         dropout: 0.0,
         batch_norm: false,
         init_std: None,
+        calibrate: false,
     };
     let mut m = Model::new(
         ModelConfig::base(&spec, aim::train::fields(&ds, 4).unwrap()).unwrap(),
@@ -623,6 +669,7 @@ fn a_non_finite_loss_names_epoch_and_step() {
         seed: 1,
         eval_batch: 1000,
         restore_best: true,
+        calibrate: false,
     };
     let e = aim::train::fit(&mut m, &ds, &mut Optimizers::new(1e-3, 0.0), &o, |_| {}).unwrap_err();
     assert!(
@@ -645,6 +692,7 @@ fn weights_are_saved_as_safetensors() {
         dropout: 0.0,
         batch_norm: false,
         init_std: None,
+        calibrate: false,
     };
     let m = Model::new(ModelConfig::base(&spec, fields(3, 7, 3)).unwrap(), 1);
     let dir = tempfile::tempdir().unwrap();
@@ -1008,6 +1056,7 @@ fn dropout_is_for_training_only_and_deterministic() {
         dropout: 0.5,
         batch_norm: false,
         init_std: None,
+        calibrate: false,
     };
     let ids: Vec<u32> = (0..8 * 3).map(|k| (k % 5) as u32).collect();
     let b = Batch::from_matrix(ids, 8);
@@ -1059,6 +1108,7 @@ fn a_run_resumed_from_its_checkpoint_ends_exactly_as_the_uninterrupted_run() {
             dropout: 0.2,
             batch_norm: true,
             init_std: None,
+            calibrate: false,
         };
         ModelConfig::base(&spec, aim::train::fields(&ds, 4).unwrap()).unwrap()
     };
@@ -1097,6 +1147,7 @@ fn a_run_resumed_from_its_checkpoint_ends_exactly_as_the_uninterrupted_run() {
             seed: 1,
             eval_batch: 4096,
             restore_best: true,
+            calibrate: false,
         };
         let mut m = Model::new(cfg.clone(), 3);
         let full = aim::train::fit(&mut m, &ds, &mut opt(), &o, |_| {}).unwrap();

@@ -752,6 +752,7 @@ const MODEL_KEYS: &[&str] = &[
     "dropout",
     "batch_norm",
     "init_std",
+    "calibrate",
 ];
 
 fn model_block(sink: &mut Sink, b: &Block) -> ModelSpec {
@@ -787,6 +788,7 @@ fn model_block(sink: &mut Sink, b: &Block) -> ModelSpec {
         init_std: t
             .get("init_std")
             .map(|_| t.num(sink, "init_std", 0.0, Range::POSITIVE)),
+        calibrate: t.boolean(sink, "calibrate", true),
     }
 }
 

@@ -229,7 +229,7 @@ impl fmt::Display for InteractionFn {
 }
 
 /// A base model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum BaseModel {
     /// Factorization machine: bias + linear + Σ pairwise inner products.
     Fm,
@@ -326,6 +326,8 @@ pub struct ModelSpec {
     /// Standard deviation of the initial embedding values; `None` takes the base model's
     /// default (`model::default_init_std`).
     pub init_std: Option<f64>,
+    /// Platt-scale the trained model's logit on the validation split (base model and re-train).
+    pub calibrate: bool,
 }
 
 /// How embeddings are shared between interaction functions.

@@ -1,17 +1,21 @@
 //! The three AIM stages and the pipeline that runs them: search interaction-function pairs
 //! (FIS + IFS), search embedding dimensions (EDS), re-train the found architecture.
 
+pub mod base;
 pub mod prune;
 pub mod retrain;
 pub mod search_dims;
 pub mod search_interactions;
+pub mod seeds;
 pub mod transfer;
+
+pub use seeds::{baseline_seeds, retrain_seeds};
 
 use crate::data::Dataset;
 use crate::model::{FieldInfo, Model, ModelConfig, Optimizers};
 use crate::spec::InteractionFn;
 use crate::train::{EpochLog, TrainOptions, TrainReport};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 /// A kept interaction: its fields and the non-zero gate of each kept function.
@@ -197,82 +201,6 @@ impl Finished {
     }
 }
 
-/// Re-trains the found architecture with each of `seeds` (the search stages must have finished:
-/// they are read from the saved stages) and returns each run's test AUC and log loss.
-pub fn retrain_seeds(
-    spec: &crate::spec::Spec,
-    spec_text: &str,
-    seeds: &[u64],
-    progress: &crate::data::progress::Progress,
-) -> Result<Vec<crate::train::TrainReport>> {
-    let (ds, _) = crate::data::prepare(spec, false, progress)?;
-    let retrain = spec
-        .retrain
-        .as_ref()
-        .context("`--seeds` repeats the re-train: the spec needs a `retrain` block")?;
-    let key = crate::data::hash::Fnv::default()
-        .str(spec_text)
-        .str(&ds.meta.key)
-        .hex();
-    let finished = Finished::load(&Finished::path(spec), &key);
-    let interactions = finished
-        .interactions
-        .context("`--seeds` needs the finished interaction search of this spec")?;
-    let d = spec.model.embedding_dim;
-    let fields = full_fields(&ds, d)?;
-    let positions = finished
-        .dims
-        .map_or_else(|| vec![(0..d).collect(); fields.len()], |r| r.positions);
-    let compact = compact_fields(&fields, &positions);
-    let mut reports = Vec::new();
-    for &seed in seeds {
-        let (_, report, _) = retrain::run(
-            retrain,
-            spec.search_interactions.as_ref(),
-            &interactions,
-            &spec.model,
-            compact.clone(),
-            &ds,
-            seed,
-            &mut Ctx::quiet(progress),
-        )?;
-        reports.push(report);
-    }
-    Ok(reports)
-}
-
-/// Trains `base` (the spec's model block otherwise) with each of `seeds`; returns each run's
-/// test AUC and log loss.
-pub fn baseline_seeds(
-    spec: &crate::spec::Spec,
-    base: crate::spec::BaseModel,
-    seeds: &[u64],
-    progress: &crate::data::progress::Progress,
-) -> Result<Vec<crate::train::TrainReport>> {
-    let (ds, _) = crate::data::prepare(spec, false, progress)?;
-    let model = crate::spec::ModelSpec {
-        base,
-        ..spec.model.clone()
-    };
-    let mut reports = Vec::new();
-    for &seed in seeds {
-        let cfg = ModelConfig::base(&model, full_fields(&ds, model.embedding_dim)?)?;
-        let mut opt = Optimizers::new(model.optimizer.lr, model.optimizer.l2);
-        let (_, r) = train(
-            cfg,
-            seed,
-            &ds,
-            &mut opt,
-            &TrainOptions::for_model(&model, seed),
-            "baseline",
-            &mut Ctx::quiet(progress),
-            |_| {},
-        )?;
-        reports.push(r);
-    }
-    Ok(reports)
-}
-
 /// Runs every stage of a spec and returns the architecture (written by the caller). Stages
 /// before `from` that a previous run of the same spec and data finished are reused.
 pub fn pipeline(
@@ -411,6 +339,8 @@ pub fn pipeline(
                 valid_logloss: report.valid_logloss,
                 test_auc: report.test_auc,
                 test_logloss: report.test_logloss,
+                test_logloss_uncalibrated: Some(report.test_logloss_uncalibrated),
+                calibration: report.calibration,
             };
             (m.num_params(), Some(metrics))
         }

@@ -74,6 +74,7 @@ pub fn run(
         seed: seed ^ 0x3e,
         eval_batch: 16_384,
         restore_best: true,
+        calibrate: model.calibrate,
     };
     let name = "retrain".to_string();
     let (m, report) = train(cfg, seed ^ 0x3e3e, ds, &mut opt, &opts, &name, ctx, |m| {

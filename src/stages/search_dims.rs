@@ -67,6 +67,7 @@ pub fn run(
         seed: seed ^ 0xd1,
         eval_batch: 16_384,
         restore_best: false,
+        calibrate: false,
     };
     let name = "search embedding_dims".to_string();
     let ((m, report), threshold) = super::prune::search(dims.optimizer, steps, |grda, rung| {

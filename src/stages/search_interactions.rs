@@ -175,6 +175,7 @@ pub fn run(
             seed: seed ^ o.order as u64,
             eval_batch: 16_384,
             restore_best: false,
+            calibrate: false,
         };
         let prev = results.clone();
         let ((m, report), threshold) = super::prune::search(o.optimizer, steps, |grda, rung| {

@@ -98,3 +98,21 @@ pub fn set_alphas(m: &mut Model, arch: &Architecture) {
         }
     }
 }
+
+/// Trains `base` with the architecture's interactions on the spec's data and settings.
+pub fn train(
+    arch: &Architecture,
+    spec: &crate::spec::Spec,
+    base: BaseModel,
+    progress: &crate::data::progress::Progress,
+    on_epoch: impl FnMut(&crate::train::EpochLog),
+) -> Result<crate::train::TrainReport> {
+    let (ds, _) = crate::data::prepare(spec, false, progress)?;
+    let fields = crate::train::fields(&ds, spec.model.embedding_dim)?;
+    let cfg = config(arch, &spec.model, base, fields)?;
+    let mut model = Model::new(cfg, spec.seed);
+    set_alphas(&mut model, arch);
+    let mut opt = crate::model::Optimizers::new(spec.model.optimizer.lr, spec.model.optimizer.l2);
+    let o = crate::train::TrainOptions::for_model(&spec.model, spec.seed);
+    crate::train::fit(&mut model, &ds, &mut opt, &o, on_epoch)
+}

@@ -1,0 +1,39 @@
+//! `aim bench`: times training and inference on synthetic rows.
+
+use crate::bench::BenchOptions;
+
+/// Runs the benchmark and prints its numbers (text or one JSON object).
+pub fn run(o: &BenchOptions, json: bool) -> super::Result {
+    let r = crate::bench::run(o)?;
+    if json {
+        println!("{}", serde_json::to_string(&r).expect("serialisable"));
+        return Ok(());
+    }
+    println!(
+        "{}: {} fields, vocabulary {}, d = {}, batch {}, {} threads, {} timed steps",
+        serde_json::to_value(o.model)
+            .expect("a name")
+            .as_str()
+            .unwrap_or("model"),
+        o.fields,
+        o.vocab,
+        o.d,
+        o.batch,
+        o.threads,
+        o.steps
+    );
+    println!(
+        "train      {:>9.0} samples/s  ({:.1} ms/step, waited {:.1} ms for data in all)",
+        r.train_samples_per_s, r.train_step_ms, r.data_wait_ms
+    );
+    println!("inference  {:>9.0} samples/s", r.infer_samples_per_s);
+    println!(
+        "memory     {:>9.0} MiB peak RSS: {:.0} MiB before the first step ({:.0} MiB parameters + Adam moments, {} parameters), {:.0} MiB added by the steps",
+        r.peak_rss_mb,
+        r.rss_before_steps_mb,
+        r.state_mb,
+        r.params,
+        r.peak_rss_mb - r.rss_before_steps_mb
+    );
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! `aim run SPEC`: the AIM stages, optionally repeated over seeds against baselines, and the
+//! architecture file.
+
+use crate::spec::BaseModel;
+use crate::stages::Stage;
+use std::path::Path;
+
+/// Runs the spec's stages (from `from`), repeats the re-train over `seeds` against
+/// `baselines`, writes the architecture and prints it.
+pub fn run(
+    path: &Path,
+    quiet: bool,
+    from: Option<Stage>,
+    seeds: u64,
+    baselines: &[BaseModel],
+) -> super::Result {
+    if !baselines.is_empty() && seeds < 2 {
+        return super::fail(
+            "a t-test against a baseline needs at least 2 seeds: add `--seeds 5`, say",
+        );
+    }
+    let (loaded, spec) = super::load(path)?;
+    let text = &loaded.source.text;
+    let progress = crate::data::progress::Progress::new(quiet);
+    let mut on_epoch = super::epochs::per_stage(quiet);
+    let mut arch = crate::stages::pipeline(&spec, text, from, &progress, &mut on_epoch)?;
+    if seeds > 1 || !baselines.is_empty() {
+        let list: Vec<u64> = (0..seeds).map(|k| spec.seed + k).collect();
+        if !quiet {
+            eprintln!("\nrepeating the re-train with seeds {list:?}");
+        }
+        let (mine, base) = crate::stages::seeds::repeat(&spec, text, &list, baselines, &progress)?;
+        arch.metrics.seeds = Some(mine);
+        arch.metrics.baselines = base;
+    }
+    crate::data::cache::write_ron(&spec.output, &arch)?;
+    println!("{}", arch.show(10));
+    println!("wrote {}", spec.output.display());
+    Ok(())
+}

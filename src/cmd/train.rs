@@ -1,0 +1,25 @@
+//! `aim train SPEC`: the spec's base model alone.
+
+use std::path::Path;
+
+/// Trains the base model (resuming unless `fresh`), writes its outputs and prints its result.
+pub fn run(path: &Path, quiet: bool, fresh: bool) -> super::Result {
+    let (loaded, spec) = super::load(path)?;
+    let progress = crate::data::progress::Progress::new(quiet);
+    let mut on_epoch = super::epochs::per_stage(quiet);
+    let (model, report) =
+        crate::stages::base::run(&spec, &loaded.source.text, fresh, &progress, &mut on_epoch)?;
+    let json = crate::stages::base::write(&spec, &model, &report)?;
+    println!(
+        "{}: best epoch {}, test AUC {:.5}, test logloss {:.5}, {} parameters, {:.0} train samples/s, {:.0} inference samples/s",
+        spec.model.base.name(),
+        report.best_epoch,
+        report.test_auc,
+        report.test_logloss,
+        report.params,
+        report.train_samples_per_s,
+        report.infer_samples_per_s
+    );
+    println!("wrote {}", json.display());
+    Ok(())
+}

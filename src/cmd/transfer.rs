@@ -1,0 +1,37 @@
+//! `aim transfer ARCH SPEC --base B`: another base model re-trained with an architecture's
+//! interaction-function pairs.
+
+use crate::spec::BaseModel;
+use std::path::Path;
+
+/// Trains `base` with the interactions of the architecture at `arch_path` and prints its result.
+pub fn run(arch_path: &Path, spec_path: &Path, base: BaseModel, quiet: bool) -> super::Result {
+    if !base.has_mlp() {
+        return super::fail(format_args!(
+            "`--base {}`: transfer re-trains a model with an MLP, `deepfm` or `ipnn`",
+            base.name()
+        ));
+    }
+    let (_, spec) = super::load(spec_path)?;
+    let arch = crate::arch::Architecture::load(arch_path)?;
+    let progress = crate::data::progress::Progress::new(quiet);
+    if !quiet {
+        super::epochs::header();
+    }
+    let r = crate::stages::transfer::train(&arch, &spec, base, &progress, |e| {
+        if !quiet {
+            super::epochs::line(e);
+        }
+    })?;
+    println!(
+        "{} with the {} interactions of {}: best epoch {}, test AUC {:.5}, test logloss {:.5}, {} parameters",
+        base.name(),
+        arch.interactions.len(),
+        arch_path.display(),
+        r.best_epoch,
+        r.test_auc,
+        r.test_logloss,
+        r.params
+    );
+    Ok(())
+}
