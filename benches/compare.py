@@ -24,6 +24,7 @@ def best(cmd, repeat):
         "infer": max(r["infer_samples_per_s"] for r in runs),
         "rss": min(r["peak_rss_mb"] for r in runs),
         "wait": min(r.get("data_wait_ms", float("nan")) for r in runs),
+        "machine": runs[0].get("machine", {}),
     }
 
 
@@ -38,6 +39,9 @@ def main():
     except ImportError:
         have_torch = False
         print("torch is not installed: aim's rows only", file=sys.stderr)
+    m = run([AIM, "bench", "--model", "deepfm", "--steps", "2", "--json"]).get("machine", {})
+    print(f"{m.get('cpu', 'unknown CPU')}; aim's matrix products on gemm's {m.get('gemm_path', '?')} "
+          f"kernels; {m.get('threads', '?')} threads\n")
     print("| model | implementation | train samples/s | inference samples/s | peak RSS MiB |")
     print("|---|---|---|---|---|")
     for model in ["deepfm", "search", "retrain"]:

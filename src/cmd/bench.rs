@@ -10,6 +10,10 @@ pub fn run(o: &BenchOptions, json: bool) -> super::Result {
         return Ok(());
     }
     println!(
+        "{} (matrix products: gemm's {} kernels)",
+        r.machine.cpu, r.machine.gemm_path
+    );
+    println!(
         "{}: {} fields, vocabulary {}, d = {}, batch {}, {} threads, {} timed steps",
         serde_json::to_value(o.model)
             .expect("a name")
