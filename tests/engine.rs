@@ -640,6 +640,35 @@ fn training_is_deterministic() {
     );
 }
 
+/// The same run on a 1-thread and a 2-thread pool: sums over the batch are taken in a fixed
+/// order, whatever rayon's schedule, so the metrics are bit-identical (IPNN, with calibration,
+/// exercises the interaction kernels, the MLP's gemm and the batch-parallel reductions).
+#[test]
+fn training_is_bit_identical_on_one_and_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = synthetic_dataset(dir.path(), "inner(f0, f1), outer(f2, f3)", 20_000);
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| train_base_calibrated(&ds, BaseModel::Ipnn, 0.005, 2, true))
+    };
+    let (one, two) = (on(1), on(2));
+    let key = |r: &aim::train::TrainReport| {
+        (
+            r.epochs
+                .iter()
+                .map(|e| (e.train_loss, e.valid_auc, e.valid_logloss))
+                .collect::<Vec<_>>(),
+            r.test_auc,
+            r.test_logloss,
+            r.calibration,
+        )
+    };
+    assert_eq!(key(&one), key(&two));
+}
+
 #[test]
 fn a_non_finite_loss_names_epoch_and_step() {
     let dir = tempfile::tempdir().unwrap();
