@@ -146,5 +146,14 @@ mod tests {
         // Welch's t = 2.4, df = 8 for equal variances and sizes: p = 0.0432 (tables)
         let p = welch_p(&[1.0, 2.0, 3.0, 4.0, 5.0], &[-1.4, -0.4, 0.6, 1.6, 2.6]);
         assert!((p - 0.0432).abs() < 5e-4, "{p}");
+        let swapped = welch_p(&[-1.4, -0.4, 0.6, 1.6, 2.6], &[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(
+            p, swapped,
+            "two-tailed: the order of the samples does not matter"
+        );
+        // Unequal variances and sizes: t = −3.273, Welch–Satterthwaite df = 5.158 → p = 0.02113
+        // (the t density integrated numerically).
+        let p = welch_p(&[1.0, 2.0, 3.0], &[3.0, 5.0, 7.0, 9.0, 11.0]);
+        assert!((p - 0.02113).abs() < 2e-4, "{p}");
     }
 }

@@ -133,9 +133,20 @@ fn the_default_spec_recovers_the_planted_interactions() {
         }
     }
     let r = arch.metrics.retrain.expect("stage 3 ran");
+    // The generator knows each test row's true probability: the Bayes AUC is the ceiling
+    // (0.889 here; the re-train reaches 0.881).
+    let ds = aim::data::prepare(&spec, false, &Progress::hidden())
+        .unwrap()
+        .0;
+    let bayes = ds
+        .meta
+        .bayes
+        .as_ref()
+        .expect("synthetic data knows its truth")[2]
+        .auc;
     assert!(
-        r.test_auc > 0.75,
-        "the re-trained model learned: test AUC {}",
+        r.test_auc > bayes - 0.02 && r.test_auc <= bayes + 0.005,
+        "the re-trained model is near the Bayes AUC {bayes}: test AUC {}",
         r.test_auc
     );
 }
