@@ -560,6 +560,24 @@ fn run_with_seeds_reports_mean_std_and_a_t_test_against_a_baseline() {
     );
     assert_eq!(b.metrics.seeds, s.seeds);
     assert!(b.p_auc > 0.0 && b.p_auc < 1.0);
+    // Without a `retrain` block there is nothing to repeat: said at once, before any search.
+    let text = std::fs::read_to_string(&p).unwrap();
+    let start = text.find("  retrain {").unwrap();
+    let end = start + text[start..].find("  }\n").unwrap() + 4;
+    let no_retrain = dir.path().join("no_retrain.aim");
+    std::fs::write(&no_retrain, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let t0 = std::time::Instant::now();
+    let o = aim(&["run", no_retrain.to_str().unwrap(), "-q", "--seeds", "2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("has no `retrain` block"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        t0.elapsed().as_secs_f64() < 1.0,
+        "refused before the searches"
+    );
     let o = aim(&["run", p.to_str().unwrap(), "-q", "--baseline", "fm"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(

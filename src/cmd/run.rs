@@ -20,6 +20,13 @@ pub fn run(
         );
     }
     let (loaded, spec) = super::load(path)?;
+    if seeds > 1 && spec.retrain.is_none() {
+        // Said before the searches run, not after them.
+        return super::fail(format_args!(
+            "{}: `--seeds` repeats the re-train, and the spec has no `retrain` block: add `retrain {{}}` (all defaults)",
+            path.display()
+        ));
+    }
     let text = &loaded.source.text;
     let progress = crate::data::progress::Progress::new(quiet);
     let mut on_epoch = super::epochs::per_stage(quiet);
