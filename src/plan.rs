@@ -59,13 +59,14 @@ impl Schedule {
     /// What `aim check` says of the threshold.
     fn describe(&self, gate: &str) -> String {
         if self.auto {
-            use crate::stages::prune::{LADDER, TOLERANCE};
+            use crate::stages::prune::{EXTRA_RUNGS, LADDER, TOLERANCE};
             let ladder: Vec<String> = LADDER.iter().map(|t| t.to_string()).collect();
             format!(
                 "GRDA threshold: c = auto: one search per final threshold l1(T) in [{}] (c solved \
-                 for T), keeping the sparsest whose search model is within {} validation AUC of \
-                 the best (a gated term is batch-normed, so τ is its logit std on any dataset; \
-                 {gate} init {})",
+                 for T; up to {EXTRA_RUNGS} doublings more while the sparsest is the best), \
+                 keeping the sparsest whose search model is within {} validation AUC of the best \
+                 (a gated term is batch-normed, so τ is its logit std on any dataset; {gate} init \
+                 {})",
                 ladder.join(", "),
                 TOLERANCE,
                 self.init

@@ -241,8 +241,19 @@ fn auto_thresholds_recover_planted_pairs_with_the_defaults() {
         .threshold
         .as_ref()
         .expect("the ladder is recorded");
-    assert_eq!(sel.rungs.len(), aim::stages::prune::LADDER.len());
+    eprintln!("{}", sel.summary());
+    let (n, extra) = (
+        aim::stages::prune::LADDER.len(),
+        aim::stages::prune::EXTRA_RUNGS,
+    );
+    assert!(
+        (n..=n + extra).contains(&sel.rungs.len()),
+        "{}",
+        sel.summary()
+    );
     let chosen = sel.rung().unwrap();
     assert!(chosen.open < sel.rungs[0].open, "{}", sel.summary());
-    assert!(arch.interactions.iter().filter(|i| i.order == 2).count() < 28 / 2);
+    // With the ladder's doublings past 1.6 it keeps exactly the 3 planted pairs here (τ = 3.2);
+    // at most twice that leaves room for another CPU's rounding.
+    assert!(arch.interactions.iter().filter(|i| i.order == 2).count() <= 2 * planted.len());
 }

@@ -22,6 +22,11 @@ use serde::{Deserialize, Serialize};
 /// sparse, doubling; the gates start at 0.6 and the useful ones grow past it (Frappe: up to 1.8).
 pub const LADDER: [f64; 6] = [0.05, 0.1, 0.2, 0.4, 0.8, 1.6];
 
+/// Rungs added past [`LADDER`] (each doubling τ) while the sparsest rung so far is the best and
+/// still has open gates: on Adult and the synthetic data τ = 1.6 was the best, not only the
+/// sparsest within tolerance, so the ladder stopped short.
+pub const EXTRA_RUNGS: usize = 3;
+
 /// Validation AUC a sparser rung may lose against the best rung.
 pub const TOLERANCE: f64 = 0.0005;
 
@@ -117,7 +122,11 @@ pub fn search<M>(
     let mut runs: Vec<Option<M>> = Vec::new();
     let mut rungs: Vec<Rung> = Vec::new();
     let mut best = f64::NEG_INFINITY;
-    for &tau in &LADDER {
+    let mut taus: Vec<f64> = LADDER.to_vec();
+    let mut k = 0;
+    while k < taus.len() {
+        let tau = taus[k];
+        k += 1;
         let g = config_for(grda, tau, steps);
         let run = search(g, &format!(", threshold {tau}"))?;
         let auc = run.valid_auc;
@@ -139,6 +148,15 @@ pub fn search<M>(
             valid_auc: auc,
         });
         runs.push(Some(run.model));
+        let last = rungs.last().expect("just pushed");
+        if k == taus.len()
+            && taus.len() < LADDER.len() + EXTRA_RUNGS
+            && last.open > 0
+            && last.valid_auc.is_finite()
+            && last.valid_auc >= best
+        {
+            taus.push(tau * 2.0);
+        }
     }
     let chosen = choose(&rungs);
     let model = runs[chosen]
@@ -236,6 +254,42 @@ mod tests {
             let rungs: Vec<Rung> = aucs.iter().map(|&a| rung(0.0, a)).collect();
             assert_eq!(sel.chosen, choose(&rungs));
         }
+        // AUC rising with τ: the ladder doubles past 1.6 while the sparsest rung is the best,
+        // at most EXTRA_RUNGS times; falling after 3.2: it stops there and keeps 3.2.
+        for (peak, want) in [
+            (f64::INFINITY, LADDER.len() + EXTRA_RUNGS),
+            (3.3, LADDER.len() + 2),
+        ] {
+            let mut taus = Vec::new();
+            let (m, sel) = search(g, 100, |gr, _| {
+                let tau = gr.threshold(100);
+                taus.push(tau);
+                let auc = if tau < peak { 0.8 + tau / 100.0 } else { 0.5 };
+                Ok(Run {
+                    model: tau,
+                    valid_auc: auc,
+                    open: 3,
+                })
+            })
+            .unwrap();
+            assert_eq!(taus.len(), want, "{taus:?}");
+            let best = if peak.is_finite() { 3.2 } else { 12.8 };
+            assert!((m - best).abs() < 1e-9, "{m} from {taus:?}");
+            assert_eq!(sel.unwrap().rungs.len(), want);
+        }
+        // A sparsest rung with no gate open is not doubled.
+        let mut n = 0;
+        search(g, 100, |gr, _| {
+            n += 1;
+            let tau = gr.threshold(100);
+            Ok(Run {
+                model: (),
+                valid_auc: 0.8 + tau,
+                open: usize::from(tau < 1.0),
+            })
+        })
+        .unwrap();
+        assert_eq!(n, LADDER.len());
         let fixed = Grda { auto: false, ..g };
         let (m, sel) = search(fixed, 100, |gr, _| {
             Ok(Run {
