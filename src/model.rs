@@ -117,14 +117,24 @@ pub fn default_init_std(base: BaseModel) -> f32 {
     }
 }
 
+/// The standard deviation the spec's base model starts from: its `init_std` if set, else the
+/// base model's default.
+pub fn base_init_std(spec: &ModelSpec) -> f32 {
+    spec.init_std
+        .map_or(default_init_std(spec.base), |s| s as f32)
+}
+
 /// The standard deviation of the search and re-train models' embeddings: the spec's `init_std`
 /// if set, else [`crate::nn::embedding::INIT_STD`] whatever the base model (1e-2 made the
 /// search keep too many pairs on the synthetic data; README: Baselines).
+pub fn search_init_std(spec: &ModelSpec) -> f32 {
+    spec.init_std
+        .map_or(crate::nn::embedding::INIT_STD, |s| s as f32)
+}
+
+/// [`search_init_std`] as a table's initialisation.
 pub fn search_init(spec: &ModelSpec) -> crate::nn::embedding::Init {
-    crate::nn::embedding::Init::Normal(
-        spec.init_std
-            .map_or(crate::nn::embedding::INIT_STD, |s| s as f32),
-    )
+    crate::nn::embedding::Init::Normal(search_init_std(spec))
 }
 
 impl ModelConfig {
@@ -182,10 +192,7 @@ impl ModelConfig {
             bn_eps: 1e-5,
             alpha_init: 1.0,
             beta_init: 1.0,
-            init: crate::nn::embedding::Init::Normal(
-                spec.init_std
-                    .map_or(default_init_std(spec.base), |s| s as f32),
-            ),
+            init: crate::nn::embedding::Init::Normal(base_init_std(spec)),
         })
     }
 

@@ -387,15 +387,11 @@ impl fmt::Display for Plan {
                 num(n as usize)
             )),
         );
-        let search_std = match crate::model::search_init(m) {
-            crate::nn::embedding::Init::Normal(std) => std,
-            crate::nn::embedding::Init::Xavier => f32::NAN,
-        };
+        let search_std = crate::model::search_init_std(m);
         let _ = writeln!(
             out,
             "          embeddings start normal(0, {}){}",
-            m.init_std
-                .map_or(crate::model::default_init_std(m.base), |x| x as f32),
+            crate::model::base_init_std(m),
             match m.init_std {
                 Some(_) => " (`init_std`) in every model but the dimension search's (xavier-uniform)".into(),
                 None => format!(

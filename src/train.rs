@@ -114,8 +114,13 @@ pub fn fields(ds: &Dataset, d: usize) -> Result<Vec<FieldInfo>> {
         .collect())
 }
 
-/// The model's uncalibrated logits on a split, in row order.
-pub fn logits(model: &mut Model, split: &Split, batch: usize) -> Vec<f32> {
+/// `score` on each batch of `batch` rows of a split, concatenated in row order.
+fn scores(
+    model: &mut Model,
+    split: &Split,
+    batch: usize,
+    score: fn(&mut Model, &Batch) -> Vec<f32>,
+) -> Vec<f32> {
     let rows = split.rows();
     let mut out = Vec::with_capacity(rows);
     let mut b = Batch::default();
@@ -123,25 +128,22 @@ pub fn logits(model: &mut Model, split: &Split, batch: usize) -> Vec<f32> {
     while r < rows {
         let n = batch.min(rows - r);
         b.fill(split, r..r + n);
-        out.extend(model.predict_logits(&b));
+        out.extend(score(model, &b));
         r += n;
     }
     out
+}
+
+/// The model's uncalibrated logits on a split, in row order.
+pub fn logits(model: &mut Model, split: &Split, batch: usize) -> Vec<f32> {
+    scores(model, split, batch, Model::predict_logits)
 }
 
 /// AUC, log loss and samples/s of the model on a split.
 pub fn evaluate(model: &mut Model, split: &Split, batch: usize) -> (f64, f64, f64) {
     let t0 = Instant::now();
     let rows = split.rows();
-    let mut probs = Vec::with_capacity(rows);
-    let mut b = Batch::default();
-    let mut r = 0;
-    while r < rows {
-        let n = batch.min(rows - r);
-        b.fill(split, r..r + n);
-        probs.extend(model.predict(&b));
-        r += n;
-    }
+    let probs = scores(model, split, batch, Model::predict);
     let secs = t0.elapsed().as_secs_f64();
     let labels = split.labels.data();
     let auc = metrics::auc(&probs, labels).unwrap_or(f64::NAN);
