@@ -2,6 +2,17 @@
 
 use crate::bench::BenchOptions;
 
+/// The flags of `aim bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The benchmark's shape.
+    #[command(flatten)]
+    pub options: BenchOptions,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Runs the benchmark and prints its numbers (text or one JSON object).
 pub fn run(o: &BenchOptions, json: bool) -> super::Result {
     let r = crate::bench::run(o)?;

@@ -2,7 +2,21 @@
 
 use crate::spec;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The flags of `aim fmt`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Spec files (`.aim`).
+    #[arg(required = true)]
+    pub specs: Vec<PathBuf>,
+    /// Print nothing; exit 1 when a file is not in canonical form.
+    #[arg(long, conflicts_with = "write")]
+    pub check: bool,
+    /// Rewrite the files in place.
+    #[arg(long)]
+    pub write: bool,
+}
 
 /// Formats the spec at `path`: prints it, or with `check` fails when it is not canonical, or
 /// with `write` rewrites it in place (atomically).

@@ -3,7 +3,28 @@
 
 use crate::spec::BaseModel;
 use crate::stages::Stage;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The flags of `aim run`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The spec file (`.aim`).
+    pub spec: PathBuf,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Rerun from this stage (earlier finished stages of the same spec and data are reused;
+    /// by default every finished stage is).
+    #[arg(long, value_enum)]
+    pub from: Option<Stage>,
+    /// Repeat the re-train with this many seeds (seed, seed+1, …) and report mean ± std.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: u64,
+    /// Train these base models (comma-separated) on the same seeds and t-test the
+    /// differences.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub baseline: Vec<BaseModel>,
+}
 
 /// Runs the spec's stages (from `from`), repeats the re-train over `seeds` against
 /// `baselines`, writes the architecture and prints it.

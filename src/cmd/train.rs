@@ -1,6 +1,19 @@
 //! `aim train SPEC`: the spec's base model alone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The flags of `aim train`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The spec file (`.aim`).
+    pub spec: PathBuf,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Start over even when a checkpoint of this run exists.
+    #[arg(long)]
+    pub fresh: bool,
+}
 
 /// Trains the base model (resuming unless `fresh`), writes its outputs and prints its result.
 pub fn run(path: &Path, quiet: bool, fresh: bool) -> super::Result {

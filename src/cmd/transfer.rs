@@ -2,7 +2,40 @@
 //! interaction-function pairs.
 
 use crate::spec::BaseModel;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The flags of `aim transfer`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The architecture file (`.ron`) that `aim run` wrote.
+    pub arch: PathBuf,
+    /// The spec whose data and model settings to use.
+    pub spec: PathBuf,
+    /// The base model to re-train (one with an MLP).
+    #[arg(long, value_enum)]
+    pub base: MlpBase,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The base models `aim transfer` can re-train: those with an MLP.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum MlpBase {
+    /// DeepFM: FM and an MLP side by side.
+    Deepfm,
+    /// IPNN: an MLP over the embeddings and the pairwise products.
+    Ipnn,
+}
+
+impl From<MlpBase> for BaseModel {
+    fn from(b: MlpBase) -> Self {
+        match b {
+            MlpBase::Deepfm => BaseModel::Deepfm,
+            MlpBase::Ipnn => BaseModel::Ipnn,
+        }
+    }
+}
 
 /// Trains `base` with the interactions of the architecture at `arch_path` and prints its result.
 pub fn run(arch_path: &Path, spec_path: &Path, base: BaseModel, quiet: bool) -> super::Result {
