@@ -1,6 +1,5 @@
 //! The architecture AIM found, written as RON (and shown as JSON by `aim show --json`).
 
-use crate::stages::StageRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -44,7 +43,7 @@ pub struct ArchOrder {
     pub kept_pairs: usize,
     /// With `c = auto`: the threshold ladder and the rung chosen.
     #[serde(default)]
-    pub threshold: Option<crate::stages::prune::Selection>,
+    pub threshold: Option<Selection>,
 }
 
 /// Parameter counts.
@@ -167,7 +166,7 @@ pub struct Architecture {
     pub embedding_dim: usize,
     /// With `c = auto` in the dimension search: the ladder and the rung chosen.
     #[serde(default)]
-    pub dims_threshold: Option<crate::stages::prune::Selection>,
+    pub dims_threshold: Option<Selection>,
     /// One embedding table per function, or shared.
     pub function_wise: bool,
     /// Every field.
@@ -350,5 +349,85 @@ impl Architecture {
             );
         }
         o
+    }
+}
+
+/// What a stage measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// `search interactions (order 2)`, `search embedding_dims`, `retrain`.
+    pub name: String,
+    /// Wall seconds.
+    pub seconds: f64,
+    /// Parameters of the model the stage trained.
+    pub params: usize,
+    /// Validation AUC at the end of the stage.
+    pub valid_auc: f64,
+    /// Validation log loss at the end of the stage.
+    pub valid_logloss: f64,
+    /// Training samples per second.
+    pub train_samples_per_s: f64,
+}
+
+impl StageRecord {
+    /// The record of a stage named `name` that started at `t0` and trained to `report`.
+    pub fn new(name: String, t0: std::time::Instant, report: &crate::train::TrainReport) -> Self {
+        StageRecord {
+            name,
+            seconds: t0.elapsed().as_secs_f64(),
+            params: report.params,
+            valid_auc: report.valid_auc,
+            valid_logloss: report.valid_logloss,
+            train_samples_per_s: report.train_samples_per_s,
+        }
+    }
+}
+
+/// One rung of the ladder, as measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rung {
+    /// The threshold τ that the run's planned steps end at.
+    pub threshold: f64,
+    /// Its `c`.
+    pub c: f64,
+    /// Gates left open.
+    pub open: usize,
+    /// The search model's validation AUC at the end of the run.
+    pub valid_auc: f64,
+}
+
+/// What `c = auto` chose.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Every rung tried.
+    pub rungs: Vec<Rung>,
+    /// The index of the chosen one.
+    pub chosen: usize,
+}
+
+impl Selection {
+    /// The chosen rung.
+    pub fn rung(&self) -> Option<&Rung> {
+        self.rungs.get(self.chosen)
+    }
+
+    /// One line: the chosen threshold and the ladder it was chosen from.
+    pub fn summary(&self) -> String {
+        let ladder: Vec<String> = self
+            .rungs
+            .iter()
+            .map(|r| format!("{}:{}/{:.4}", r.threshold, r.open, r.valid_auc))
+            .collect();
+        match self.rung() {
+            Some(r) => format!(
+                "c = auto: threshold {} (c = {:.4}), {} gates open, validation AUC {:.4}; ladder τ:open/AUC {}",
+                r.threshold,
+                r.c,
+                r.open,
+                r.valid_auc,
+                ladder.join(" ")
+            ),
+            None => format!("c = auto: no rung chosen; ladder {}", ladder.join(" ")),
+        }
     }
 }

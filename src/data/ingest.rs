@@ -4,7 +4,8 @@
 //! 2. decide the split of every row, then count the training rows' values;
 //! 3. map provisional ids to final ids (the `min_count` cut) and stream each split's `.npy` files.
 
-use super::cache::{Building, FieldMeta, Meta, Skipped, SkippedRow, SplitMeta, SPLITS};
+use super::cache::Building;
+use super::meta::{FieldMeta, Meta, Skipped, SkippedRow, SplitMeta, FORMAT_VERSION, SPLITS};
 use super::npy;
 use super::progress::Progress;
 use super::read::{Cell, FieldDef, FieldKind, Reader};
@@ -399,7 +400,7 @@ pub fn ingest(
         })
         .collect();
     Ok(Meta {
-        version: super::cache::FORMAT_VERSION,
+        version: FORMAT_VERSION,
         key: String::new(),
         fields: field_meta,
         splits,

@@ -2,13 +2,15 @@
 //!
 //! [`prepare`] returns the cache for a spec's `data` block, building it when the inputs or the
 //! settings changed: readers (`read/`) parse lines, `ingest` builds vocabularies and splits,
-//! `synthetic` generates rows with planted truth, and `cache` stores and maps the result.
+//! `synthetic` generates rows with planted truth, `cache` stores and maps the result and `meta`
+//! is what a cache records about itself.
 
 pub mod batch;
 pub mod cache;
 pub mod formats;
 pub mod hash;
 pub mod ingest;
+pub mod meta;
 pub mod npy;
 pub mod progress;
 pub mod read;
@@ -18,7 +20,8 @@ pub mod synthetic;
 pub mod vocab;
 
 pub use batch::{Batch, Source};
-pub use cache::{Dataset, Meta};
+pub use cache::Dataset;
+pub use meta::Meta;
 
 use crate::spec::{Bucketing, DataSource, FileFormat, OnError, Spec, SyntheticSpec};
 use anyhow::Result;

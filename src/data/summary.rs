@@ -1,7 +1,7 @@
 //! What `aim data` prints: per split (rows, positive rate) and per field (vocabulary, OOV rate),
 //! skipped rows, and for synthetic data the planted truth and the Bayes metrics.
 
-use super::cache::{Meta, SPLITS};
+use super::meta::{Meta, SPLITS};
 use super::read::FieldKind;
 use super::CacheUse;
 use crate::text::thousands;

@@ -8,7 +8,10 @@
 //! Bernoulli(sigmoid(logit)), so the true probability of every row is known, and with it the
 //! best AUC and log loss any model can reach (the Bayes metrics).
 
-use super::cache::{Building, FieldMeta, Meta, Skipped, SplitMeta, SplitMetrics, SPLITS};
+use super::cache::Building;
+use super::meta::{
+    FieldMeta, Meta, PlantedTruth, Skipped, SplitMeta, SplitMetrics, Truth, FORMAT_VERSION, SPLITS,
+};
 use super::npy;
 use super::read::FieldKind;
 use super::split::split_sizes;
@@ -17,30 +20,7 @@ use crate::spec::{InteractionFn, SyntheticSpec};
 use anyhow::Result;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
-use serde::{Deserialize, Serialize};
 use std::time::Instant;
-
-/// What the generator planted, written next to the data as `truth.ron`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Truth {
-    /// The planted interactions.
-    pub planted: Vec<PlantedTruth>,
-    /// Fields in no planted interaction: only weak first-order signal.
-    pub noise_fields: Vec<String>,
-    /// The logit's constant.
-    pub bias: f64,
-}
-
-/// One planted interaction.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlantedTruth {
-    /// Its fields' names.
-    pub fields: Vec<String>,
-    /// The generating function's name.
-    pub function: String,
-    /// Its weight in the logit (of the standardised term).
-    pub strength: f64,
-}
 
 /// The logit's constant: puts the positive rate near 40%, a typical benchmark balance.
 const BIAS: f64 = -0.5;
@@ -274,7 +254,7 @@ pub fn generate(spec: &SyntheticSpec, split: [f64; 3], seed: u64, out: &Building
         .collect();
     super::cache::write_ron(&dir.join("vocab.ron"), &vocab)?;
     Ok(Meta {
-        version: super::cache::FORMAT_VERSION,
+        version: FORMAT_VERSION,
         key: String::new(),
         fields: (0..n)
             .map(|f| FieldMeta {

@@ -34,37 +34,6 @@ impl Kept {
     }
 }
 
-/// What a stage measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StageRecord {
-    /// `search interactions (order 2)`, `search embedding_dims`, `retrain`.
-    pub name: String,
-    /// Wall seconds.
-    pub seconds: f64,
-    /// Parameters of the model the stage trained.
-    pub params: usize,
-    /// Validation AUC at the end of the stage.
-    pub valid_auc: f64,
-    /// Validation log loss at the end of the stage.
-    pub valid_logloss: f64,
-    /// Training samples per second.
-    pub train_samples_per_s: f64,
-}
-
-impl StageRecord {
-    /// The record of a stage named `name` that started at `t0` and trained to `report`.
-    pub fn new(name: String, t0: std::time::Instant, report: &TrainReport) -> Self {
-        StageRecord {
-            name,
-            seconds: t0.elapsed().as_secs_f64(),
-            params: report.params,
-            valid_auc: report.valid_auc,
-            valid_logloss: report.valid_logloss,
-            train_samples_per_s: report.train_samples_per_s,
-        }
-    }
-}
-
 /// What the stages report to and where they checkpoint.
 pub struct Ctx<'a> {
     /// Sees every epoch of every stage, with the stage's name.

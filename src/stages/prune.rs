@@ -14,9 +14,9 @@
 //! term's contribution to the logit: the same τ means the same thing on every dataset, which a
 //! c does not.
 
+pub use crate::arch::{Rung, Selection};
 use crate::spec::Grda;
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 
 /// Final thresholds tried, as a gate's |value| (a term's logit standard deviation), dense to
 /// sparse, doubling; the gates start at 0.6 and the useful ones grow past it (Frappe: up to 1.8).
@@ -34,55 +34,6 @@ pub const TOLERANCE: f64 = 0.0005;
 pub fn config_for(g: Grda, tau: f64, steps: u64) -> Grda {
     let unit = Grda { c: 1.0, ..g }.threshold(steps.max(1));
     Grda { c: tau / unit, ..g }
-}
-
-/// One rung of the ladder, as measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Rung {
-    /// The threshold τ that the run's planned steps end at.
-    pub threshold: f64,
-    /// Its `c`.
-    pub c: f64,
-    /// Gates left open.
-    pub open: usize,
-    /// The search model's validation AUC at the end of the run.
-    pub valid_auc: f64,
-}
-
-/// What `c = auto` chose.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Selection {
-    /// Every rung tried.
-    pub rungs: Vec<Rung>,
-    /// The index of the chosen one.
-    pub chosen: usize,
-}
-
-impl Selection {
-    /// The chosen rung.
-    pub fn rung(&self) -> Option<&Rung> {
-        self.rungs.get(self.chosen)
-    }
-
-    /// One line: the chosen threshold and the ladder it was chosen from.
-    pub fn summary(&self) -> String {
-        let ladder: Vec<String> = self
-            .rungs
-            .iter()
-            .map(|r| format!("{}:{}/{:.4}", r.threshold, r.open, r.valid_auc))
-            .collect();
-        match self.rung() {
-            Some(r) => format!(
-                "c = auto: threshold {} (c = {:.4}), {} gates open, validation AUC {:.4}; ladder τ:open/AUC {}",
-                r.threshold,
-                r.c,
-                r.open,
-                r.valid_auc,
-                ladder.join(" ")
-            ),
-            None => format!("c = auto: no rung chosen; ladder {}", ladder.join(" ")),
-        }
-    }
 }
 
 /// The sparsest rung (the last: rungs go dense to sparse) within [`TOLERANCE`] of the best.

@@ -4,7 +4,8 @@
 //! DeepFM). Early stopping on validation AUC; evaluated on test.
 
 use super::search_interactions::{kept_orders, set_alphas, OrderResult};
-use super::{train, Ctx, StageRecord};
+use super::{train, Ctx};
+use crate::arch::StageRecord;
 use crate::data::Dataset;
 use crate::model::{FieldInfo, MlpConfig, MlpInput, Model, ModelConfig, Optimizers};
 use crate::nn::Update;

@@ -5,7 +5,8 @@
 //! GRDA together with β).
 
 use super::search_interactions::{kept_orders, set_alphas, OrderResult};
-use super::{train, Ctx, StageRecord};
+use super::{train, Ctx};
+use crate::arch::StageRecord;
 use crate::data::Dataset;
 use crate::model::{FieldInfo, ModelConfig, Optimizers};
 use crate::nn::Update;

@@ -4,7 +4,8 @@
 //! pool built from the top-k order-(p−1) interactions, each combined with every other field
 //! (Algorithm 1), with the lower orders' kept pairs in the model.
 
-use super::{train, Ctx, Kept, StageRecord};
+use super::{train, Ctx, Kept};
+use crate::arch::StageRecord;
 use crate::data::Dataset;
 use crate::model::{all_pairs, FieldInfo, ModelConfig, Optimizers, OrderConfig};
 use crate::nn::gate::GateKind;
