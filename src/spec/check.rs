@@ -302,7 +302,7 @@ pub fn known_field_count(data: &DataSpec) -> Option<usize> {
         DataSource::Files {
             format: FileFormat::Avazu,
             ..
-        } => Some(crate::data::formats::AVAZU_FIELDS.len()),
+        } => Some(crate::spec::formats::AVAZU_FIELDS.len()),
         DataSource::Files {
             format: FileFormat::Csv(c),
             ..

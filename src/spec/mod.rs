@@ -7,6 +7,7 @@ pub mod ast;
 pub mod check;
 pub mod diagnostic;
 pub mod fmt;
+pub mod formats;
 pub mod parse;
 mod suggest;
 pub mod table;

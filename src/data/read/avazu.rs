@@ -2,7 +2,7 @@
 //! hour-of-day and weekday fields; every other column is categorical.
 
 use super::*;
-use crate::data::formats::AVAZU_FIELDS;
+use crate::spec::formats::AVAZU_FIELDS;
 
 const HEADER: [&str; 24] = [
     "id",

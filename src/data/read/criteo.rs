@@ -2,7 +2,7 @@
 //! Accepts Kaggle's raw TSV (no header) and the CSV variant with header `label,I1..I13,C1..C26`.
 
 use super::*;
-use crate::data::formats::{CRITEO_CATEGORICAL, CRITEO_NUMERIC};
+use crate::spec::formats::{CRITEO_CATEGORICAL, CRITEO_NUMERIC};
 
 const COLUMNS: usize = 1 + CRITEO_NUMERIC + CRITEO_CATEGORICAL;
 

@@ -1,4 +1,5 @@
-//! Facts about the fixed file formats: their fields and columns.
+//! Facts about the fixed file formats a spec may name (`format = criteo`, `avazu`): their fields
+//! and columns, which both the checker and the readers need.
 
 /// Criteo's integer feature columns.
 pub const CRITEO_NUMERIC: usize = 13;
