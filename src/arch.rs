@@ -181,6 +181,19 @@ pub struct Architecture {
     pub stages: Vec<StageRecord>,
     /// The final metrics.
     pub metrics: Metrics,
+    /// The re-trained model's saved file, beside this one (`aim predict` reads it).
+    #[serde(default)]
+    pub model: Option<ModelFile>,
+}
+
+/// A saved model that an architecture names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// Its file name, relative to the architecture file's folder.
+    pub file: String,
+    /// FNV-1a of its bytes (hex): a model replaced after the architecture was written is
+    /// refused.
+    pub hash: String,
 }
 
 impl Architecture {

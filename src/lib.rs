@@ -16,6 +16,8 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod plan;
+pub mod predict;
+pub mod saved;
 pub mod spec;
 pub mod stages;
 pub mod stats;

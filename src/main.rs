@@ -25,6 +25,9 @@ enum Command {
     Run(cmd::run::Args),
     /// Re-trains another base model with the interaction-function pairs of an architecture.
     Transfer(cmd::transfer::Args),
+    /// Scores raw rows with a saved model (the one `aim run`, `aim train` or `aim transfer`
+    /// wrote) and prints AUC and log loss when the rows have labels.
+    Predict(cmd::predict::Args),
     /// Prints an architecture file readably, or as JSON.
     Show(cmd::show::Args),
     /// Trains the spec's base model alone (the baseline every AIM result is compared to).
@@ -52,6 +55,13 @@ fn main() -> ExitCode {
             &a.baseline,
         )),
         Command::Transfer(a) => one(cmd::transfer::run(&a.arch, &a.spec, a.base.into(), a.quiet)),
+        Command::Predict(a) => one(cmd::predict::run(
+            &a.model,
+            &a.data,
+            a.output.as_deref(),
+            &a.keep,
+            a.quiet,
+        )),
         Command::Show(a) => one(cmd::show::run(&a.arch, a.json, a.top)),
         Command::Train(a) => one(cmd::train::run(&a.spec, a.quiet, a.fresh)),
         Command::Bench(a) => one(cmd::bench::run(&a.options, a.json)),

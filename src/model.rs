@@ -16,10 +16,11 @@ use crate::spec::{BaseModel, InteractionFn, ModelSpec};
 use anyhow::{bail, Result};
 use dfdx::prelude::*;
 use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// A field as the model sees it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldInfo {
     /// Its name.
     pub name: String,
@@ -32,7 +33,7 @@ pub struct FieldInfo {
 }
 
 /// The interactions of one order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderConfig {
     /// The order p (2..=4).
     pub order: usize,
@@ -48,7 +49,7 @@ pub struct OrderConfig {
 }
 
 /// What the MLP reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MlpInput {
     /// The fields' embeddings (DeepFM).
     Embeddings,
@@ -60,7 +61,7 @@ pub enum MlpInput {
 }
 
 /// The MLP's shape.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MlpConfig {
     /// Hidden widths.
     pub hidden: Vec<usize>,
@@ -73,7 +74,7 @@ pub struct MlpConfig {
 }
 
 /// Everything that fixes a model's shape.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
     /// The fields.
     pub fields: Vec<FieldInfo>,
@@ -138,6 +139,113 @@ pub fn search_init(spec: &ModelSpec) -> crate::nn::embedding::Init {
 }
 
 impl ModelConfig {
+    /// The interaction blocks a model of this configuration has, in order: (order, function,
+    /// tuples) for every function with at least one tuple.
+    pub fn blocks(&self) -> impl Iterator<Item = (usize, InteractionFn, &[Vec<usize>])> {
+        self.orders.iter().flat_map(|o| {
+            o.functions
+                .iter()
+                .filter(|(_, t)| !t.is_empty())
+                .map(move |(f, t)| (o.order, *f, t.as_slice()))
+        })
+    }
+
+    /// The MLP's input groups (see [`MlpInput`]): what its first layer reads, and so its weights.
+    pub fn mlp_groups(&self) -> Vec<Group> {
+        let Some(m) = &self.mlp else {
+            return vec![];
+        };
+        let (n, d) = (self.fields.len(), self.d);
+        // A position the dimension search pruned is zero in the leaf, and so in every product
+        // that involves its field: the MLP reads only the positions all of a block's fields
+        // keep (the same function, without weights that could never matter).
+        let keep_of = |tuples: &[Vec<usize>]| -> Vec<Vec<usize>> {
+            tuples
+                .iter()
+                .map(|tuple| {
+                    (0..d)
+                        .filter(|k| tuple.iter().all(|&f| self.fields[f].positions.contains(k)))
+                        .collect()
+                })
+                .collect()
+        };
+        let group = |groups: usize, width: usize, keep: Vec<Vec<usize>>| Group {
+            groups,
+            width,
+            keep: keep.iter().any(|k| k.len() < width).then_some(keep),
+        };
+        let singles: Vec<Vec<usize>> = (0..n).map(|f| vec![f]).collect();
+        let embeddings = || group(n, d, keep_of(&singles));
+        let mut groups = vec![];
+        match m.input {
+            MlpInput::Embeddings => groups.push(embeddings()),
+            MlpInput::EmbeddingsAndProducts => {
+                groups.push(embeddings());
+                for (_, _, tuples) in self.blocks() {
+                    groups.push(Group::all(tuples.len(), 1));
+                }
+            }
+            MlpInput::InteractionVectors => {
+                for (_, f, tuples) in self.blocks() {
+                    if f == InteractionFn::Outer {
+                        groups.push(Group::all(tuples.len(), 1));
+                    } else {
+                        groups.push(group(tuples.len(), d, keep_of(tuples)));
+                    }
+                }
+            }
+        }
+        groups
+    }
+
+    /// The dense parameters a model of this configuration has (everything but the tables),
+    /// counted without building it.
+    pub fn dense_params(&self) -> usize {
+        let (n, d) = (self.fields.len(), self.d);
+        let mut total = 1 + if self.dim_gates.is_some() { n * d } else { 0 };
+        for o in &self.orders {
+            for (f, tuples) in o.functions.iter().filter(|(_, t)| !t.is_empty()) {
+                let p = tuples.len();
+                total += match f {
+                    InteractionFn::Inner => 0,
+                    InteractionFn::VectorKernel => p * d,
+                    InteractionFn::ScalarKernel => p,
+                    InteractionFn::Outer => o.order * d,
+                };
+                if o.gate != GateKind::None {
+                    total += p;
+                }
+            }
+        }
+        if let Some(m) = &self.mlp {
+            let h0 = m.hidden.first().copied().unwrap_or(0);
+            total += self.mlp_groups().iter().map(Group::kept).sum::<usize>() * h0;
+            let mut widths = m.hidden.clone();
+            widths.push(1);
+            total += widths.windows(2).map(|w| w[0] * w[1]).sum::<usize>();
+            total += widths.iter().sum::<usize>();
+        }
+        total
+    }
+
+    /// Trained values of a model of this configuration ([`Model::num_params`]), counted
+    /// without building it: embeddings at their kept positions, linear weights, dense
+    /// parameters.
+    pub fn num_params(&self) -> usize {
+        let tables = self.table_functions().len();
+        let emb: usize = self
+            .fields
+            .iter()
+            .map(|f| f.vocab * f.positions.len())
+            .sum();
+        let linear: usize = if self.linear {
+            self.fields.iter().map(|f| f.vocab).sum()
+        } else {
+            0
+        };
+        tables * emb + linear + self.dense_params()
+    }
+
     /// The base model of a spec's `model` block over these fields.
     pub fn base(spec: &ModelSpec, fields: Vec<FieldInfo>) -> Result<Self> {
         let pairs = OrderConfig {
@@ -401,52 +509,8 @@ impl Model {
                 }
             })
             .collect();
-        let n = cfg.fields.len();
         let mlp = cfg.mlp.as_ref().map(|m| {
-            // A position the dimension search pruned is zero in the leaf, and so in every product
-            // that involves its field: the MLP reads only the positions all of a block's fields
-            // keep (the same function, without weights that could never matter).
-            let keep_of = |tuples: &[Vec<usize>]| -> Vec<Vec<usize>> {
-                tuples
-                    .iter()
-                    .map(|tuple| {
-                        (0..d)
-                            .filter(|k| tuple.iter().all(|&f| cfg.fields[f].positions.contains(k)))
-                            .collect()
-                    })
-                    .collect()
-            };
-            let group = |groups: usize, width: usize, keep: Vec<Vec<usize>>| Group {
-                groups,
-                width,
-                keep: keep.iter().any(|k| k.len() < width).then_some(keep),
-            };
-            let singles: Vec<Vec<usize>> = (0..n).map(|f| vec![f]).collect();
-            let embeddings = || group(n, d, keep_of(&singles));
-            let mut groups = vec![];
-            match m.input {
-                MlpInput::Embeddings => groups.push(embeddings()),
-                MlpInput::EmbeddingsAndProducts => {
-                    groups.push(embeddings());
-                    for o in &orders {
-                        for b in &o.blocks {
-                            groups.push(Group::all(b.tuples.len(), 1));
-                        }
-                    }
-                }
-                MlpInput::InteractionVectors => {
-                    for o in &orders {
-                        for b in &o.blocks {
-                            if b.function.function == InteractionFn::Outer {
-                                groups.push(Group::all(b.tuples.len(), 1));
-                            } else {
-                                let keep = keep_of(&b.tuples.tuples);
-                                groups.push(group(b.tuples.len(), d, keep));
-                            }
-                        }
-                    }
-                }
-            }
+            let groups = cfg.mlp_groups();
             let mut mlp = Mlp::new(
                 &dev,
                 "mlp",
@@ -501,7 +565,8 @@ impl Model {
         self.params_mut()
     }
 
-    fn params_mut(&mut self) -> Vec<&mut Param> {
+    /// Every dense parameter, mutable, in the order of [`Model::params`].
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
         let mut out: Vec<&mut Param> = vec![&mut self.bias];
         // β is one parameter shared by the tables: the first gate holds it.
         out.extend(
@@ -860,6 +925,34 @@ impl Model {
         out
     }
 
+    /// A name for each of [`Model::running`]'s statistics, in its order: `beta.table{t}` for
+    /// the dimension gates, the gate's parameter name (`order2.inner.alpha`) for an
+    /// interaction block's, `mlp.bn{i}` for the MLP's hidden layers.
+    pub fn running_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .dim_gates
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.running.is_some())
+            .map(|(t, _)| format!("beta.table{t}"))
+            .collect();
+        for o in &self.orders {
+            for b in &o.blocks {
+                if b.gate.running.is_some() {
+                    out.push(format!(
+                        "order{}.{}.alpha",
+                        o.order,
+                        b.function.function.name()
+                    ));
+                }
+            }
+        }
+        if let Some(n) = self.mlp.as_ref().and_then(|m| m.norms.as_ref()) {
+            out.extend((0..n.len()).map(|i| format!("mlp.bn{i}")));
+        }
+        out
+    }
+
     /// Every batch norm's running statistics, mutable, in the order of [`Model::running`].
     pub fn running_mut(&mut self) -> Vec<&mut crate::nn::gate::Running> {
         let mut out: Vec<&mut crate::nn::gate::Running> = self
@@ -874,57 +967,6 @@ impl Model {
             out.extend(n.iter_mut());
         }
         out
-    }
-
-    /// Writes the weights as safetensors (atomically): dense parameters by name, each field's
-    /// embedding rows as `emb{t}.{field}` `(vocab, kept dims)`, first-order weights as
-    /// `linear.{field}`, batch-norm statistics as `bn{i}.mean` / `bn{i}.var`.
-    pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
-        for p in self.params() {
-            tensors.push((p.name.clone(), p.shape.clone(), p.values()));
-        }
-        let tables = self
-            .tables
-            .iter()
-            .enumerate()
-            .map(|(t, tb)| (format!("emb{t}"), tb))
-            .chain(self.linear.iter().map(|tb| ("linear".to_string(), tb)));
-        for (prefix, tb) in tables {
-            for (f, slot) in tb.fields.iter().enumerate() {
-                let w = slot.positions.len();
-                let mut v = Vec::with_capacity(slot.vocab * w);
-                for id in 0..slot.vocab as u32 {
-                    v.extend_from_slice(tb.row_weights(f, id));
-                }
-                tensors.push((
-                    format!("{prefix}.{}", self.cfg.fields[f].name),
-                    vec![slot.vocab, w],
-                    v,
-                ));
-            }
-        }
-        for (i, r) in self.running().iter().enumerate() {
-            tensors.push((format!("bn{i}.mean"), vec![r.mean.len()], r.mean.clone()));
-            tensors.push((format!("bn{i}.var"), vec![r.var.len()], r.var.clone()));
-        }
-        if let Some(p) = self.calibration {
-            // p = σ(scale · logit + shift)
-            tensors.push(("calibration".into(), vec![2], vec![p.scale, p.shift]));
-        }
-        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
-            .iter()
-            .map(|(n, s, v)| {
-                let bytes = crate::data::npy::as_bytes(v);
-                (
-                    n.clone(),
-                    safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), bytes)
-                        .expect("shape matches data"),
-                )
-            })
-            .collect();
-        let bytes = safetensors::serialize(views, &None)?;
-        crate::data::cache::write_atomically(path, &bytes)
     }
 }
 

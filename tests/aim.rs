@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 /// Runs every stage of `spec`, quietly.
 fn pipeline(spec: &aim::spec::Spec, text: &str) -> aim::arch::Architecture {
-    aim::stages::pipeline(spec, text, None, &Progress::hidden(), &mut |_, _| {}).unwrap()
+    aim::stages::pipeline(spec, text, None, &Progress::hidden(), &mut |_, _| {})
+        .unwrap()
+        .arch
 }
 
 /// Acceptance on the default spec (issue 5): 12 fields, four planted pairs (one per function,
@@ -162,7 +164,7 @@ fn a_search_interrupted_mid_stage_resumes_from_its_last_epoch() {
                 panic!("simulated crash");
             }
         };
-        aim::stages::pipeline(&spec, text, None, &Progress::hidden(), &mut on_epoch)
+        aim::stages::pipeline(&spec, text, None, &Progress::hidden(), &mut on_epoch).map(|f| f.arch)
     };
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let whole = run(a.path(), false).unwrap();

@@ -708,8 +708,13 @@ fn a_non_finite_loss_names_epoch_and_step() {
     );
 }
 
+/// A saved model reads back to the same predictions, bit for bit, for a DeepFM and for an
+/// AIM re-train shape (function-wise tables, every function, batch-normed gates, calibration);
+/// its tensors have the documented names and shapes and hold exactly the model's parameters.
 #[test]
-fn weights_are_saved_as_safetensors() {
+fn a_saved_model_reads_back_to_the_same_predictions() {
+    use aim::data::read::FieldKind;
+    use aim::saved::{Preprocess, SavedField};
     let spec = ModelSpec {
         base: BaseModel::Deepfm,
         embedding_dim: 3,
@@ -719,25 +724,88 @@ fn weights_are_saved_as_safetensors() {
         epochs: 1,
         patience: 1,
         dropout: 0.0,
-        batch_norm: false,
+        batch_norm: true,
         init_std: None,
         calibrate: false,
     };
-    let m = Model::new(ModelConfig::base(&spec, fields(3, 7, 3)).unwrap(), 1);
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("w.safetensors");
-    m.save(&p).unwrap();
-    let bytes = std::fs::read(&p).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    assert_eq!(st.tensor("emb0.f2").unwrap().shape(), &[7, 3]);
-    assert_eq!(st.tensor("linear.f0").unwrap().shape(), &[7, 1]);
-    assert_eq!(st.tensor("mlp.in0").unwrap().shape(), &[3, 3, 5]);
-    let total: usize = st
-        .tensors()
-        .iter()
-        .map(|(_, t)| t.shape().iter().product::<usize>())
-        .sum();
-    assert_eq!(total, m.num_params());
+    let deepfm = ModelConfig::base(&spec, fields(3, 7, 3)).unwrap();
+    let mut aim_cfg = deepfm.clone();
+    aim_cfg.function_wise = true;
+    aim_cfg.fields[1].positions = vec![0, 2];
+    aim_cfg.orders = vec![OrderConfig {
+        order: 2,
+        functions: FNS.iter().map(|&f| (f, all_pairs(3))).collect(),
+        gate: GateKind::BatchNorm,
+        gate_update: Update::Adam,
+        to_logit: true,
+    }];
+    aim_cfg.mlp.as_mut().unwrap().input = MlpInput::InteractionVectors;
+    for (k, cfg) in [deepfm, aim_cfg].into_iter().enumerate() {
+        let mut m = Model::new(cfg, 1);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        let rows = 64;
+        let batch = Batch::from_matrix((0..rows * 3).map(|_| rng.gen_range(0..7)).collect(), rows);
+        let y: Vec<f32> = (0..rows).map(|i| (i % 3 == 0) as u8 as f32).collect();
+        let mut opt = Optimizers::new(1e-2, 0.0);
+        for _ in 0..3 {
+            m.train_step(&batch, &y, &mut opt).unwrap();
+        }
+        m.calibration = Some(aim::calibration::Platt {
+            scale: 1.5,
+            shift: -0.25,
+        });
+        let pre = Preprocess {
+            format: Some(aim::spec::FileFormat::Libfm),
+            numeric: aim::spec::Bucketing::LogSquare,
+            on_error: aim::spec::OnError::Fail,
+            fields: (0..3)
+                .map(|i| SavedField {
+                    name: format!("f{i}"),
+                    kind: FieldKind::Categorical,
+                    vocab: 7,
+                    missing: None,
+                })
+                .collect(),
+        };
+        let vocab: Vec<Vec<Vec<u8>>> = (0..3)
+            .map(|_| (0..7).map(|v| format!("v{v}").into_bytes()).collect())
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let hash = aim::saved::write(&p, &m, "test", "t", &pre, &vocab, None).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(hash, aim::saved::content_hash(&bytes));
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(st.tensor("emb0.f2").unwrap().shape(), &[7, 3]);
+        assert_eq!(st.tensor("linear.f0").unwrap().shape(), &[7, 1]);
+        assert_eq!(st.tensor("vocab.f1.offsets").unwrap().shape(), &[8]);
+        if k == 1 {
+            assert_eq!(st.tensor("emb3.f1").unwrap().shape(), &[7, 2]);
+            assert!(st.tensor("order2.outer.alpha.running_var").is_ok());
+        } else {
+            assert_eq!(st.tensor("mlp.in0").unwrap().shape(), &[3, 3, 5]);
+        }
+        let weights: usize = st
+            .tensors()
+            .iter()
+            .filter(|(n, _)| !n.starts_with("vocab.") && !n.contains(".running_"))
+            .map(|(_, t)| t.shape().iter().product::<usize>())
+            .sum();
+        assert_eq!(weights, m.num_params());
+        assert_eq!(
+            m.cfg.num_params(),
+            m.num_params(),
+            "counted from the config"
+        );
+        let mut back = aim::saved::read(&p, &bytes).unwrap();
+        assert_eq!(back.vocab, vocab);
+        assert_eq!(back.header.preprocess, pre);
+        assert_eq!(back.model.predict(&batch), m.predict(&batch), "config {k}");
+        // Every strict prefix of the file is refused with an error, never a panic.
+        for cut in [0, 7, 8, 9, bytes.len() / 2, bytes.len() - 1] {
+            assert!(aim::saved::read(&p, &bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
 }
 
 #[test]
@@ -772,6 +840,72 @@ fn deepfm_on_frappe_reaches_the_rivals_auc() {
         r.test_auc,
         spec.seed
     );
+
+    // The saved model scores the raw test file to the evaluation's scores, bit for bit, and the
+    // numpy reference scorer agrees within 1e-5 (issue 12).
+    spec.output = dir.path().join("out/frappe.arch.ron");
+    let (file, _) = aim::saved::save_beside_output(
+        &spec,
+        &ds,
+        &model,
+        "test",
+        "frappe.model.safetensors",
+        None,
+    )
+    .unwrap();
+    let aim::spec::DataSource::Files { test, .. } = &spec.data.source else {
+        panic!("frappe.aim reads files")
+    };
+    let test = test.clone().unwrap();
+    let mut saved = aim::saved::open(&file).unwrap();
+    let mut out = Vec::new();
+    let outcome =
+        aim::predict::predict(&mut saved, &test, &[], &mut out, &Progress::hidden()).unwrap();
+    let scored: Vec<f32> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let split = &ds.splits[2];
+    let mut own = vec![];
+    let mut b = Batch::default();
+    let mut row = 0;
+    while row < split.rows() {
+        let n = aim::predict::BATCH.min(split.rows() - row);
+        b.fill(split, row..row + n);
+        own.extend(model.predict(&b));
+        row += n;
+    }
+    assert_eq!(scored, own, "aim predict's scores are the evaluation's");
+    assert_eq!(outcome.auc, Some(r.test_auc));
+    let numpy = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !numpy {
+        eprintln!("skipped examples/score.py: python3 with numpy is not installed");
+        return;
+    }
+    let py = dir.path().join("py.csv");
+    let o = std::process::Command::new("python3")
+        .arg(root.join("examples/score.py"))
+        .arg(&file)
+        .arg(&test)
+        .arg("-o")
+        .arg(&py)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&py).unwrap();
+    let worst = text
+        .lines()
+        .skip(1)
+        .zip(&own)
+        .map(|(l, p)| (l.parse::<f32>().unwrap() - p).abs())
+        .fold(0.0f32, f32::max);
+    assert_eq!(text.lines().count(), own.len() + 1);
+    assert!(worst < 1e-5, "score.py differs by up to {worst}");
 }
 
 // ---------------------------------------------------------------------------------------------

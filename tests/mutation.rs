@@ -14,6 +14,7 @@ struct Fixture {
     cache: PathBuf,
     arch: PathBuf,
     ckpt: PathBuf,
+    model: PathBuf,
 }
 
 fn fixture() -> &'static Fixture {
@@ -26,9 +27,18 @@ fn fixture() -> &'static Fixture {
         std::fs::write(&path, text).unwrap();
         let l = aim::spec::load(&path).unwrap();
         let spec = l.spec.unwrap();
-        let arch = aim::stages::pipeline(&spec, text, None, &Progress::hidden(), &mut |_, _| {})
+        let found = aim::stages::pipeline(&spec, text, None, &Progress::hidden(), &mut |_, _| {})
             .unwrap();
-        aim::data::cache::write_ron(&spec.output, &arch).unwrap();
+        aim::data::cache::write_ron(&spec.output, &found.arch).unwrap();
+        let (model_file, _) = aim::saved::save_beside_output(
+            &spec,
+            &found.data,
+            found.model.as_ref().unwrap(),
+            "test",
+            "m.model.safetensors",
+            None,
+        )
+        .unwrap();
         let (ds, _) = aim::data::prepare(&spec, false, &Progress::hidden()).unwrap();
         // A checkpoint of one epoch of the base model.
         let cfg = aim::model::ModelConfig::base(&spec.model, aim::train::fields(&ds, 4).unwrap())
@@ -51,6 +61,7 @@ fn fixture() -> &'static Fixture {
             cache: ds.dir.clone(),
             arch: spec.output.clone(),
             ckpt,
+            model: model_file,
             spec,
             _dir: dir,
         }
@@ -184,10 +195,11 @@ proptest! {
     }
 
     #[test]
-    fn cache_files(m in mutation(), file in prop::sample::select(vec!["meta.ron", "train.ids.npy", "train.labels.npy", "valid.ids.npy", "test.labels.npy"])) {
+    fn cache_files(m in mutation(), file in prop::sample::select(vec!["meta.ron", "vocab.ron", "train.ids.npy", "train.labels.npy", "valid.ids.npy", "test.labels.npy"])) {
         let dir = mutated_cache(file, &m);
         no_panic(file, &m, || {
             if let Ok(ds) = aim::data::Dataset::open(dir.path()) {
+                let _ = ds.vocab();
                 // What training reads: every split's rows through the tables.
                 let cfg = aim::model::ModelConfig::base(
                     &fixture().spec.model,
@@ -220,6 +232,20 @@ proptest! {
     }
 
     #[test]
+    fn saved_models(m in mutation()) {
+        let t = read_mutated(&fixture().model, &m);
+        let bytes = std::fs::read(t.path()).unwrap();
+        no_panic("the saved model", &m, || {
+            if let Ok(mut s) = aim::saved::read(t.path(), &bytes) {
+                // Id 0 (out-of-vocabulary) exists in every field, whatever the file says.
+                let cols = s.model.cfg.fields.iter().filter(|f| !f.multi).count();
+                let b = aim::data::Batch::from_matrix(vec![0; 4 * cols], 4);
+                let _ = s.model.predict(&b);
+            }
+        })?;
+    }
+
+    #[test]
     fn stages_files(m in mutation()) {
         let f = fixture();
         let path = aim::stages::Finished::path(&f.spec);
@@ -242,6 +268,9 @@ fn the_readers_see_the_mutations() {
     );
     assert!(aim::arch::Architecture::load(half.path()).is_err());
     assert!(aim::data::Dataset::open(&f.cache).is_ok());
+    let model = std::fs::read(&f.model).unwrap();
+    assert!(aim::saved::read(&f.model, &model).is_ok());
+    assert!(aim::saved::read(&f.model, &model[..model.len() / 2]).is_err());
     let cut = mutated_cache("train.ids.npy", &Mutation::Truncate(200));
     let e = aim::data::Dataset::open(cut.path())
         .err()

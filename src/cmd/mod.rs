@@ -6,6 +6,7 @@ pub mod check;
 pub mod data;
 pub mod epochs;
 pub mod fmt;
+pub mod predict;
 pub mod run;
 pub mod show;
 pub mod train;

@@ -51,7 +51,8 @@ pub fn run(
     let text = &loaded.source.text;
     let progress = crate::data::progress::Progress::new(quiet);
     let mut on_epoch = super::epochs::per_stage(quiet);
-    let mut arch = crate::stages::pipeline(&spec, text, from, &progress, &mut on_epoch)?;
+    let found = crate::stages::pipeline(&spec, text, from, &progress, &mut on_epoch)?;
+    let mut arch = found.arch;
     if seeds > 1 || !baselines.is_empty() {
         let list: Vec<u64> = (0..seeds).map(|k| spec.seed + k).collect();
         if !quiet {
@@ -61,8 +62,29 @@ pub fn run(
         arch.metrics.seeds = Some(mine);
         arch.metrics.baselines = base;
     }
+    // The model first: the architecture names it by its content hash.
+    let saved = match &found.model {
+        Some(m) => {
+            let file = format!("{}.model.safetensors", spec.name);
+            let test = arch
+                .metrics
+                .retrain
+                .map(|r| crate::data::meta::SplitMetrics {
+                    auc: r.test_auc,
+                    logloss: r.test_logloss,
+                });
+            let (path, hash) =
+                crate::saved::save_beside_output(&spec, &found.data, m, "aim run", &file, test)?;
+            arch.model = Some(crate::arch::ModelFile { file, hash });
+            Some(path)
+        }
+        None => None,
+    };
     crate::data::cache::write_ron(&spec.output, &arch)?;
     println!("{}", arch.show(10));
-    println!("wrote {}", spec.output.display());
+    match saved {
+        Some(p) => println!("wrote {} and {}", spec.output.display(), p.display()),
+        None => println!("wrote {}", spec.output.display()),
+    }
     Ok(())
 }

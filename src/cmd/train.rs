@@ -20,9 +20,9 @@ pub fn run(path: &Path, quiet: bool, fresh: bool) -> super::Result {
     let (loaded, spec) = super::load(path)?;
     let progress = crate::data::progress::Progress::new(quiet);
     let mut on_epoch = super::epochs::per_stage(quiet);
-    let (model, report) =
+    let (model, ds, report) =
         crate::stages::base::run(&spec, &loaded.source.text, fresh, &progress, &mut on_epoch)?;
-    let json = crate::stages::base::write(&spec, &model, &report)?;
+    let (json, saved) = crate::stages::base::write(&spec, &ds, &model, &report)?;
     println!(
         "{}: best epoch {}, test AUC {:.5}, test logloss {:.5}, {} parameters, {:.0} train samples/s, {:.0} inference samples/s",
         spec.model.base.name(),
@@ -33,6 +33,6 @@ pub fn run(path: &Path, quiet: bool, fresh: bool) -> super::Result {
         report.train_samples_per_s,
         report.infer_samples_per_s
     );
-    println!("wrote {}", json.display());
+    println!("wrote {} and {}", json.display(), saved.display());
     Ok(())
 }

@@ -51,11 +51,22 @@ pub fn run(arch_path: &Path, spec_path: &Path, base: BaseModel, quiet: bool) -> 
     if !quiet {
         super::epochs::header();
     }
-    let r = crate::stages::transfer::train(&arch, &spec, base, &progress, |e| {
+    let (model, ds, r) = crate::stages::transfer::train(&arch, &spec, base, &progress, |e| {
         if !quiet {
             super::epochs::line(e);
         }
     })?;
+    let (saved, _) = crate::saved::save_beside_output(
+        &spec,
+        &ds,
+        &model,
+        "aim transfer",
+        &format!("{}.transfer-{}.safetensors", spec.name, base.name()),
+        Some(crate::data::meta::SplitMetrics {
+            auc: r.test_auc,
+            logloss: r.test_logloss,
+        }),
+    )?;
     println!(
         "{} with the {} interactions of {}: best epoch {}, test AUC {:.5}, test logloss {:.5}, {} parameters",
         base.name(),
@@ -66,5 +77,6 @@ pub fn run(arch_path: &Path, spec_path: &Path, base: BaseModel, quiet: bool) -> 
         r.test_logloss,
         r.params
     );
+    println!("wrote {}", saved.display());
     Ok(())
 }

@@ -117,6 +117,20 @@ pub fn write_ron(path: &Path, value: &impl Serialize) -> Result<()> {
 /// Writes bytes through a temporary file in the same folder and renames it into place.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
+    let mut tmp = temp_beside(path)?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// A temporary file in `path`'s folder with the mode `path` will have (its current one, or
+/// 0666 less the umask): written, then persisted onto `path`, so that no reader ever sees a
+/// partial file.
+pub fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -140,16 +154,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(m) = mode {
         builder.permissions(m);
     }
-    let mut tmp = builder
+    builder
         .tempfile_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+        .with_context(|| format!("cannot write in {}", dir.display()))
 }
 
 /// A memory-mapped `.npy` array.
@@ -321,6 +328,31 @@ fn check_ids(
 }
 
 impl Dataset {
+    /// The text of every id, per field (`vocab.ron`), checked against the metadata: one list
+    /// per field, in order, of exactly its vocabulary's length.
+    pub fn vocab(&self) -> Result<Vec<(String, Vec<Vec<u8>>)>> {
+        let path = self.dir.join("vocab.ron");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("the cache is unreadable: cannot read {}", path.display()))?;
+        let vocab: Vec<(String, Vec<String>)> = ron::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("the cache is unreadable: {}: {e}", path.display()))?;
+        let fits = vocab.len() == self.meta.fields.len()
+            && vocab
+                .iter()
+                .zip(&self.meta.fields)
+                .all(|((n, v), f)| *n == f.name && v.len() == f.vocab);
+        if !fits {
+            bail!(
+                "the cache is unreadable: {} does not match meta.ron (rebuild with `aim data --rebuild`)",
+                path.display()
+            );
+        }
+        Ok(vocab
+            .into_iter()
+            .map(|(n, v)| (n, v.into_iter().map(String::into_bytes).collect()))
+            .collect())
+    }
+
     /// Opens the cache in `dir`, checking every array against the metadata and every id
     /// against its field's vocabulary.
     pub fn open(dir: &Path) -> Result<Self> {

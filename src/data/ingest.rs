@@ -388,6 +388,10 @@ pub fn ingest(
                     Some(col - 1)
                 }
             },
+            missing: interners[f]
+                .missing(d.kind)
+                .map(|p| mappings[f][p as usize])
+                .filter(|&id| id != OOV),
         })
         .collect();
     let splits = (0..3)

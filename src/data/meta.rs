@@ -6,7 +6,7 @@ use super::read::FieldKind;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the layout or the preprocessing changes meaning: old caches are rebuilt.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The three splits, in order.
 pub const SPLITS: [&str; 3] = ["train", "valid", "test"];
@@ -22,6 +22,10 @@ pub struct FieldMeta {
     pub vocab: usize,
     /// Column in the id matrix, for single-valued fields; multi-valued ones have their own arrays.
     pub column: Option<usize>,
+    /// The id of a missing value (an empty cell), when missing values were frequent enough in
+    /// training to get their own; `None` means missing values are out-of-vocabulary. Saved
+    /// models need it: `vocab.ron` names that id `<missing>`, which a category could also be.
+    pub missing: Option<u32>,
 }
 
 /// One split's size and statistics.

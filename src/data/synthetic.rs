@@ -262,6 +262,7 @@ pub fn generate(spec: &SyntheticSpec, split: [f64; 3], seed: u64, out: &Building
                 kind: FieldKind::Categorical,
                 vocab: spec.vocab + 1,
                 column: Some(f),
+                missing: None,
             })
             .collect(),
         splits,

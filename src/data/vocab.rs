@@ -72,6 +72,15 @@ impl Interner {
         })
     }
 
+    /// The provisional id of the missing value, if one was seen (numeric fields key it apart
+    /// from the numbers, the others as the empty category).
+    pub fn missing(&self, kind: FieldKind) -> Option<u32> {
+        match kind {
+            FieldKind::Numeric => self.nums.get(&MISSING_NUMBER).copied(),
+            _ => self.short.get(&pack(b"")).copied(),
+        }
+    }
+
     /// Distinct values seen.
     pub fn len(&self) -> usize {
         self.len as usize

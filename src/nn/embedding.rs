@@ -36,7 +36,7 @@ pub struct FieldSlot {
 pub const INIT_STD: f32 = 0.03;
 
 /// How a table's values start.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Init {
     /// normal(0, std): base models, the interaction search and the re-train.
     Normal(f32),

@@ -10,7 +10,7 @@ use super::{Backend, Param, T1, T2, T3};
 use dfdx::prelude::*;
 
 /// How a block of outputs `(groups, batch, width)` is gated.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum GateKind {
     /// Passed through.
     None,

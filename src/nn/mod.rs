@@ -31,7 +31,7 @@ pub type T3<T = NoneTape> = Tensor<(usize, usize, usize), f32, Backend, T>;
 pub type Idx = Tensor<(usize,), usize, Backend>;
 
 /// Which optimizer updates a parameter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Update {
     /// Adam (the model's weights).
     Adam,

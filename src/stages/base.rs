@@ -15,7 +15,7 @@ pub fn run(
     fresh: bool,
     progress: &crate::data::progress::Progress,
     on_epoch: &mut dyn FnMut(&str, &EpochLog),
-) -> Result<(Model, TrainReport)> {
+) -> Result<(Model, crate::data::Dataset, TrainReport)> {
     let (ds, _) = crate::data::prepare(spec, false, progress)?;
     let m = &spec.model;
     let cfg = ModelConfig::base(m, crate::train::fields(&ds, m.embedding_dim)?)?;
@@ -32,7 +32,7 @@ pub fn run(
     let mut opt = Optimizers::new(m.optimizer.lr, m.optimizer.l2);
     let o = TrainOptions::for_model(m, spec.seed);
     let rows = ds.meta.splits[0].rows;
-    train(
+    let (model, report) = train(
         cfg,
         spec.seed,
         &ds,
@@ -49,12 +49,18 @@ pub fn run(
                 model.num_params()
             );
         },
-    )
+    )?;
+    Ok((model, ds, report))
 }
 
-/// Writes the trained model's metrics (JSON and RON) and weights (safetensors) beside the
-/// spec's output; returns the metrics file's path.
-pub fn write(spec: &Spec, model: &Model, report: &TrainReport) -> Result<PathBuf> {
+/// Writes the trained model's metrics (JSON and RON) and the saved model (safetensors, see
+/// `crate::saved`) beside the spec's output; returns the metrics file's and the model's paths.
+pub fn write(
+    spec: &Spec,
+    ds: &crate::data::Dataset,
+    model: &Model,
+    report: &TrainReport,
+) -> Result<(PathBuf, PathBuf)> {
     let dir = spec
         .output
         .parent()
@@ -83,6 +89,17 @@ pub fn write(spec: &Spec, model: &Model, report: &TrainReport) -> Result<PathBuf
         serde_json::to_string_pretty(&metrics)?.as_bytes(),
     )?;
     crate::data::cache::write_ron(&dir.join(format!("{stem}.metrics.ron")), report)?;
-    model.save(&dir.join(format!("{stem}.safetensors")))?;
-    Ok(json)
+    let test = crate::data::meta::SplitMetrics {
+        auc: report.test_auc,
+        logloss: report.test_logloss,
+    };
+    let (saved, _) = crate::saved::save_beside_output(
+        spec,
+        ds,
+        model,
+        "aim train",
+        &format!("{stem}.safetensors"),
+        Some(test),
+    )?;
+    Ok((json, saved))
 }

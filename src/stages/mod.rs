@@ -170,22 +170,33 @@ impl Finished {
     }
 }
 
-/// Runs every stage of a spec and returns the architecture (written by the caller). Stages
-/// before `from` that a previous run of the same spec and data finished are reused.
+/// What a run of the stages found.
+pub struct Found {
+    /// The architecture (written by the caller).
+    pub arch: crate::arch::Architecture,
+    /// The re-trained model, when the spec has a `retrain` block.
+    pub model: Option<Model>,
+    /// The data it was trained on.
+    pub data: Dataset,
+}
+
+/// Runs every stage of a spec and returns what it found. Stages before `from` that a previous
+/// run of the same spec and data finished are reused.
 pub fn pipeline(
     spec: &crate::spec::Spec,
     spec_text: &str,
     from: Option<Stage>,
     progress: &crate::data::progress::Progress,
     on_epoch: &mut dyn FnMut(&str, &EpochLog),
-) -> Result<crate::arch::Architecture> {
+) -> Result<Found> {
     use crate::arch::*;
     use crate::spec::InteractionFn;
     let (ds, _) = crate::data::prepare(spec, false, progress)?;
     let d = spec.model.embedding_dim;
     let fields = full_fields(&ds, d)?;
-    let base = Model::new(ModelConfig::base(&spec.model, fields.clone())?, spec.seed);
+    let base = ModelConfig::base(&spec.model, fields.clone())?;
     let base_params = base.num_params();
+    let base_table: usize = fields.iter().map(|f| f.vocab * f.positions.len()).sum();
     // One embedding table per searched function when the search is function-wise.
     let tables = spec.search_interactions.as_ref().map_or(1, |s| {
         if s.embeddings == crate::spec::EmbeddingSharing::FunctionWise {
@@ -194,8 +205,7 @@ pub fn pipeline(
             1
         }
     });
-    let base_function_wise = base_params + (tables - 1) * base.tables[0].num_weights();
-    drop(base);
+    let base_function_wise = base_params + (tables - 1) * base_table;
     let key = crate::data::hash::Fnv::default()
         .str(spec_text)
         .str(&ds.meta.key)
@@ -289,6 +299,7 @@ pub fn pipeline(
     };
     let compact = compact_fields(&fields, &positions);
     // Stage 3.
+    let mut retrained = None;
     let (after, metrics) = match &spec.retrain {
         Some(rt) => {
             let (m, report, record) = retrain::run(
@@ -311,24 +322,23 @@ pub fn pipeline(
                 test_logloss_uncalibrated: Some(report.test_logloss_uncalibrated),
                 calibration: report.calibration,
             };
-            (m.num_params(), Some(metrics))
+            let params = m.num_params();
+            retrained = Some(m);
+            (params, Some(metrics))
         }
         None => (
-            Model::new(
-                retrain::config(
-                    &crate::spec::Retrain {
-                        optimizer: Default::default(),
-                        mlp: vec![],
-                        input: Default::default(),
-                        epochs: 1,
-                        patience: 1,
-                    },
-                    spec.search_interactions.as_ref(),
-                    &interactions,
-                    &spec.model,
-                    compact.clone(),
-                ),
-                spec.seed,
+            retrain::config(
+                &crate::spec::Retrain {
+                    optimizer: Default::default(),
+                    mlp: vec![],
+                    input: Default::default(),
+                    epochs: 1,
+                    patience: 1,
+                },
+                spec.search_interactions.as_ref(),
+                &interactions,
+                &spec.model,
+                compact.clone(),
             )
             .num_params(),
             None,
@@ -339,7 +349,7 @@ pub fn pipeline(
             .map(|&i| fields[i].name.clone())
             .collect::<Vec<_>>()
     };
-    Ok(Architecture {
+    let arch = Architecture {
         spec: spec.name.clone(),
         spec_hash: crate::data::hash::Fnv::default()
             .bytes(spec_text.as_bytes())
@@ -398,5 +408,11 @@ pub fn pipeline(
             seeds: None,
             baselines: vec![],
         },
+        model: None,
+    };
+    Ok(Found {
+        arch,
+        model: retrained,
+        data: ds,
     })
 }

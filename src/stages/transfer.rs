@@ -99,14 +99,15 @@ pub fn set_alphas(m: &mut Model, arch: &Architecture) {
     }
 }
 
-/// Trains `base` with the architecture's interactions on the spec's data and settings.
+/// Trains `base` with the architecture's interactions on the spec's data and settings; returns
+/// the model, the data and the report.
 pub fn train(
     arch: &Architecture,
     spec: &crate::spec::Spec,
     base: BaseModel,
     progress: &crate::data::progress::Progress,
     on_epoch: impl FnMut(&crate::train::EpochLog),
-) -> Result<crate::train::TrainReport> {
+) -> Result<(Model, crate::data::Dataset, crate::train::TrainReport)> {
     let (ds, _) = crate::data::prepare(spec, false, progress)?;
     let fields = crate::train::fields(&ds, spec.model.embedding_dim)?;
     let cfg = config(arch, &spec.model, base, fields)?;
@@ -114,5 +115,6 @@ pub fn train(
     set_alphas(&mut model, arch);
     let mut opt = crate::model::Optimizers::new(spec.model.optimizer.lr, spec.model.optimizer.l2);
     let o = crate::train::TrainOptions::for_model(&spec.model, spec.seed);
-    crate::train::fit(&mut model, &ds, &mut opt, &o, on_epoch)
+    let report = crate::train::fit(&mut model, &ds, &mut opt, &o, on_epoch)?;
+    Ok((model, ds, report))
 }

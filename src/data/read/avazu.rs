@@ -36,6 +36,9 @@ const WEEKDAYS: [&[u8]; 7] = [b"mon", b"tue", b"wed", b"thu", b"fri", b"sat", b"
 /// The Avazu reader.
 pub struct Avazu {
     fields: Vec<FieldDef>,
+    may_lack_label: bool,
+    /// Rows without `click` (Kaggle's test file), for scoring.
+    unlabelled: bool,
 }
 
 impl Default for Avazu {
@@ -45,6 +48,8 @@ impl Default for Avazu {
                 .iter()
                 .map(|n| FieldDef::new(*n, FieldKind::Categorical))
                 .collect(),
+            may_lack_label: false,
+            unlabelled: false,
         }
     }
 }
@@ -65,7 +70,15 @@ pub fn weekday(year: i64, month: i64, day: i64) -> usize {
 impl Reader for Avazu {
     fn start_file(&mut self, first: &[u8]) -> Result<bool, String> {
         let got: Vec<&[u8]> = first.split(|&b| b == b',').map(trim).collect();
-        if got.len() == HEADER.len() && got.iter().zip(HEADER).all(|(g, e)| *g == e.as_bytes()) {
+        let unlabelled: Vec<&str> = HEADER.iter().copied().filter(|h| *h != "click").collect();
+        let matches = |names: &[&str]| {
+            got.len() == names.len() && got.iter().zip(names).all(|(g, e)| *g == e.as_bytes())
+        };
+        if matches(&HEADER) {
+            self.unlabelled = false;
+            Ok(true)
+        } else if self.may_lack_label && matches(&unlabelled) {
+            self.unlabelled = true;
             Ok(true)
         } else {
             Err(format!(
@@ -80,12 +93,27 @@ impl Reader for Avazu {
         &self.fields
     }
 
+    fn allow_unlabelled(&mut self) {
+        self.may_lack_label = true;
+    }
+
+    fn labelled(&self) -> bool {
+        !self.unlabelled
+    }
+
     fn parse<'l>(&self, line: &'l [u8], cells: &mut Vec<Cell<'l>>) -> Result<u8, String> {
         cells.clear();
         let mut cols = line.split(|&b| b == b',');
+        let expected = HEADER.len() - usize::from(self.unlabelled);
         let _id = cols.next();
-        let lab = label(cols.next().ok_or("expected 24 columns, found 1")?)?;
-        let hour = cols.next().ok_or("expected 24 columns, found 2")?;
+        let lab = if self.unlabelled {
+            0
+        } else {
+            label(cols.next().ok_or("expected 24 columns, found 1")?)?
+        };
+        let hour = cols
+            .next()
+            .ok_or_else(|| format!("expected {expected} columns, found {}", expected - 22))?;
         let digits = |r: std::ops::Range<usize>| -> Option<i64> {
             std::str::from_utf8(&hour[r]).ok()?.parse().ok()
         };
@@ -110,7 +138,10 @@ impl Reader for Avazu {
             });
         }
         if cells.len() != AVAZU_FIELDS.len() {
-            return Err(format!("expected 24 columns, found {}", cells.len() + 1));
+            return Err(format!(
+                "expected {expected} columns, found {}",
+                cells.len() + expected - AVAZU_FIELDS.len()
+            ));
         }
         Ok(lab)
     }

@@ -10,6 +10,9 @@ const COLUMNS: usize = 1 + CRITEO_NUMERIC + CRITEO_CATEGORICAL;
 pub struct Criteo {
     fields: Vec<FieldDef>,
     sep: u8,
+    may_lack_label: bool,
+    /// Rows without the label column (Kaggle's test file: 39 columns), for scoring.
+    unlabelled: bool,
 }
 
 impl Default for Criteo {
@@ -21,7 +24,12 @@ impl Default for Criteo {
             (1..=CRITEO_CATEGORICAL)
                 .map(|i| FieldDef::new(format!("C{i}"), FieldKind::Categorical)),
         );
-        Criteo { fields, sep: b'\t' }
+        Criteo {
+            fields,
+            sep: b'\t',
+            may_lack_label: false,
+            unlabelled: false,
+        }
     }
 }
 
@@ -43,6 +51,8 @@ impl Reader for Criteo {
             return Ok(true);
         }
         self.sep = if first.contains(&b'\t') { b'\t' } else { b',' };
+        let columns = first.split(|&b| b == self.sep).count();
+        self.unlabelled = self.may_lack_label && columns == COLUMNS - 1;
         Ok(false)
     }
 
@@ -50,13 +60,25 @@ impl Reader for Criteo {
         &self.fields
     }
 
+    fn allow_unlabelled(&mut self) {
+        self.may_lack_label = true;
+    }
+
+    fn labelled(&self) -> bool {
+        !self.unlabelled
+    }
+
     fn parse<'l>(&self, line: &'l [u8], cells: &mut Vec<Cell<'l>>) -> Result<u8, String> {
         cells.clear();
         let mut cols = line.split(|&b| b == self.sep);
-        let lab = label(cols.next().unwrap_or_default())?;
+        let (lab, expected) = if self.unlabelled {
+            (0, COLUMNS - 1)
+        } else {
+            (label(cols.next().unwrap_or_default())?, COLUMNS)
+        };
         for (i, raw) in cols.enumerate() {
             if i >= COLUMNS - 1 {
-                return Err(format!("expected {COLUMNS} columns, found more"));
+                return Err(format!("expected {expected} columns, found more"));
             }
             cells.push(if raw.is_empty() {
                 Cell::Missing
@@ -68,8 +90,8 @@ impl Reader for Criteo {
         }
         if cells.len() != COLUMNS - 1 {
             return Err(format!(
-                "expected {COLUMNS} columns, found {}",
-                cells.len() + 1
+                "expected {expected} columns, found {}",
+                cells.len() + expected + 1 - COLUMNS
             ));
         }
         Ok(lab)

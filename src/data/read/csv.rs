@@ -7,8 +7,10 @@ use crate::spec::{ColumnRole, CsvSpec, Unlisted};
 pub struct Csv {
     spec: CsvSpec,
     fields: Vec<FieldDef>,
-    /// Column index of the label and of each field; the header's column count.
-    label_col: usize,
+    /// Column index of the label (`None`: unlabelled rows, for scoring) and of each field; the
+    /// header's column count.
+    label_col: Option<usize>,
+    may_lack_label: bool,
     field_cols: Vec<usize>,
     columns: usize,
 }
@@ -31,7 +33,8 @@ impl Csv {
         Csv {
             spec,
             fields,
-            label_col: 0,
+            label_col: None,
+            may_lack_label: false,
             field_cols: vec![],
             columns: 0,
         }
@@ -93,7 +96,11 @@ impl Reader for Csv {
                 format!("no column `{name}` in the header{hint}")
             })
         };
-        let label_col = find(&self.spec.label)?;
+        let label_col = match find(&self.spec.label) {
+            Ok(c) => Some(c),
+            Err(_) if self.may_lack_label => None,
+            Err(e) => return Err(e),
+        };
         let field_cols = self
             .spec
             .columns
@@ -104,7 +111,7 @@ impl Reader for Csv {
             let unlisted: Vec<&str> = names
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| *i != label_col && !field_cols.contains(i))
+                .filter(|(i, _)| Some(*i) != label_col && !field_cols.contains(i))
                 .map(|(_, n)| n.as_str())
                 .collect();
             if !unlisted.is_empty() {
@@ -131,6 +138,14 @@ impl Reader for Csv {
         &self.fields
     }
 
+    fn allow_unlabelled(&mut self) {
+        self.may_lack_label = true;
+    }
+
+    fn labelled(&self) -> bool {
+        self.label_col.is_some() || self.columns == 0
+    }
+
     fn parse<'l>(&self, line: &'l [u8], cells: &mut Vec<Cell<'l>>) -> Result<u8, String> {
         cells.clear();
         thread_local! {
@@ -147,7 +162,10 @@ impl Reader for Csv {
                 ));
             }
             let cell = |c: usize| trim(&line[spans[c].0..spans[c].1]);
-            let lab = label(cell(self.label_col))?;
+            let lab = match self.label_col {
+                Some(c) => label(cell(c))?,
+                None => 0,
+            };
             for (f, &c) in self.fields.iter().zip(&self.field_cols) {
                 let raw = cell(c);
                 cells.push(match f.kind {

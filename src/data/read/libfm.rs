@@ -7,14 +7,20 @@ use super::*;
 #[derive(Default)]
 pub struct Libfm {
     fields: Vec<FieldDef>,
+    may_lack_label: bool,
+    /// Whether lines start with a label (a file to score may have none: its first token is
+    /// then an `index:value`, which no label can be).
+    unlabelled: bool,
 }
 
 impl Reader for Libfm {
     fn start_file(&mut self, first: &[u8]) -> Result<bool, String> {
-        let n = first
+        let mut toks = first
             .split(u8::is_ascii_whitespace)
             .filter(|t| !t.is_empty())
-            .count();
+            .peekable();
+        self.unlabelled = self.may_lack_label && toks.peek().is_some_and(|t| t.contains(&b':'));
+        let n = toks.count() + usize::from(self.unlabelled);
         if n < 2 {
             return Err("a libFM line needs a label and at least one `index:value`".into());
         }
@@ -30,12 +36,24 @@ impl Reader for Libfm {
         &self.fields
     }
 
+    fn allow_unlabelled(&mut self) {
+        self.may_lack_label = true;
+    }
+
+    fn labelled(&self) -> bool {
+        !self.unlabelled
+    }
+
     fn parse<'l>(&self, line: &'l [u8], cells: &mut Vec<Cell<'l>>) -> Result<u8, String> {
         cells.clear();
         let mut toks = line
             .split(u8::is_ascii_whitespace)
             .filter(|t| !t.is_empty());
-        let lab = label(toks.next().ok_or("empty line")?)?;
+        let lab = if self.unlabelled {
+            0
+        } else {
+            label(toks.next().ok_or("empty line")?)?
+        };
         for t in toks {
             let colon = t.iter().position(|&b| b == b':');
             let (idx, val) = match colon {

@@ -8,7 +8,7 @@ mod libfm;
 
 pub use avazu::Avazu;
 pub use criteo::Criteo;
-pub use csv::Csv;
+pub use csv::{split_quoted, Csv};
 pub use libfm::Libfm;
 
 use serde::{Deserialize, Serialize};
@@ -68,9 +68,17 @@ pub trait Reader: Send + Sync {
     /// The fields, known after the first file's first line.
     fn fields(&self) -> &[FieldDef];
 
-    /// Parses a data line into its label (0 or 1) and one cell per field (`cells` is cleared
-    /// first).
+    /// Parses a data line into its label (0 or 1; 0 when [`Reader::labelled`] is false) and one
+    /// cell per field (`cells` is cleared first).
     fn parse<'l>(&self, line: &'l [u8], cells: &mut Vec<Cell<'l>>) -> Result<u8, String>;
+
+    /// Lets the files lack the label (rows to score with `aim predict`); whether they do is
+    /// known after [`Reader::start_file`], from [`Reader::labelled`].
+    fn allow_unlabelled(&mut self);
+
+    /// Whether the rows carry a label (always, unless [`Reader::allow_unlabelled`] was called
+    /// and the file has none).
+    fn labelled(&self) -> bool;
 }
 
 /// A label: 1 for `1`/`+1`/`1.0`, 0 for `0`/`-1`/`0.0`/`-1.0`; anything else is an error.
