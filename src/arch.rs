@@ -380,6 +380,9 @@ pub struct StageRecord {
     pub valid_logloss: f64,
     /// Training samples per second.
     pub train_samples_per_s: f64,
+    /// Every epoch the stage ran (the learning curve `aim report` draws).
+    #[serde(default)]
+    pub epochs: Vec<crate::train::EpochLog>,
 }
 
 impl StageRecord {
@@ -392,6 +395,7 @@ impl StageRecord {
             valid_auc: report.valid_auc,
             valid_logloss: report.valid_logloss,
             train_samples_per_s: report.train_samples_per_s,
+            epochs: report.epochs.clone(),
         }
     }
 }

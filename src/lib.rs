@@ -17,6 +17,7 @@ pub mod nn;
 pub mod optim;
 pub mod plan;
 pub mod predict;
+pub mod report;
 pub mod saved;
 pub mod spec;
 pub mod stages;

@@ -30,6 +30,9 @@ enum Command {
     Predict(cmd::predict::Args),
     /// Prints an architecture file readably, or as JSON.
     Show(cmd::show::Args),
+    /// Writes an architecture as one self-contained HTML page of charts (gates, dimensions,
+    /// learning curves, the found model against its bases).
+    Report(cmd::report::Args),
     /// Trains the spec's base model alone (the baseline every AIM result is compared to).
     Train(cmd::train::Args),
     /// Times training and inference of a model on synthetic rows (samples/s, peak memory).
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
             a.quiet,
         )),
         Command::Show(a) => one(cmd::show::run(&a.arch, a.json, a.top)),
+        Command::Report(a) => one(cmd::report::run(&a.arch, a.output.as_deref())),
         Command::Train(a) => one(cmd::train::run(&a.spec, a.quiet, a.fresh)),
         Command::Bench(a) => one(cmd::bench::run(&a.options, a.json)),
     };

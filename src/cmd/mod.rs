@@ -7,6 +7,7 @@ pub mod data;
 pub mod epochs;
 pub mod fmt;
 pub mod predict;
+pub mod report;
 pub mod run;
 pub mod show;
 pub mod train;

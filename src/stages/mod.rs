@@ -258,6 +258,7 @@ pub fn pipeline(
                 valid_auc: f64::NAN,
                 valid_logloss: f64::NAN,
                 train_samples_per_s: 0.0,
+                epochs: Vec::new(),
             },
             threshold: None,
         }],
