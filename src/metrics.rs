@@ -14,7 +14,10 @@ pub fn auc(scores: &[f32], labels: &[u8]) -> Option<f64> {
     while i < order.len() {
         let s = scores[order[i] as usize];
         let mut j = i;
-        while j < order.len() && scores[order[j] as usize] == s {
+        // NaN == NaN is false: NaN scores (a diverged model) tie with each other, else this
+        // loop would never move past them.
+        let tied = |t: f32| t == s || (t.is_nan() && s.is_nan());
+        while j < order.len() && tied(scores[order[j] as usize]) {
             j += 1;
         }
         let avg_rank = (i + j + 1) as f64 / 2.0; // ranks i+1..=j
@@ -58,6 +61,15 @@ pub fn logloss(probs: &[f32], labels: &[u8]) -> f64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn nan_scores_tie_and_end() {
+        // Sorted by total_cmp the NaNs come last and tie: positives 0.9 and NaN, negatives
+        // 0.1 and NaN → ranks 1, 2, (3.5, 3.5): (2 + 3.5 − 3) / 4.
+        let a = auc(&[0.1, 0.9, f32::NAN, f32::NAN], &[0, 1, 1, 0]).unwrap();
+        assert!((a - 0.625).abs() < 1e-12, "{a}");
+        assert_eq!(auc(&[f32::NAN; 3], &[0, 1, 0]), Some(0.5));
+    }
 
     fn brute_auc(s: &[f32], y: &[u8]) -> Option<f64> {
         let (mut num, mut den) = (0.0, 0.0);
