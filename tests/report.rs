@@ -56,6 +56,17 @@ const SPEC: &str = r#"experiment "r" {
 }
 "#;
 
+/// The page as XML (its `<!DOCTYPE html>` is a DTD to roxmltree).
+fn parse(html: &str) -> Result<roxmltree::Document<'_>, roxmltree::Error> {
+    roxmltree::Document::parse_with_options(
+        html,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+}
+
 /// The element with `id`, and every element under it named `tag`.
 fn section<'a>(doc: &'a roxmltree::Document, id: &str) -> roxmltree::Node<'a, 'a> {
     doc.descendants()
@@ -100,14 +111,7 @@ fn the_report_has_every_chart_with_the_architectures_numbers() {
         namespaces,
         "only XML namespaces"
     );
-    let doc = roxmltree::Document::parse_with_options(
-        &html,
-        roxmltree::ParsingOptions {
-            allow_dtd: true,
-            ..Default::default()
-        },
-    )
-    .expect("the page is well-formed");
+    let doc = parse(&html).expect("the page is well-formed");
     let arch: serde_json::Value = {
         let o = aim(dir.path(), &["show", "out/r.arch.ron", "--json"]);
         assert_eq!(o.status.code(), Some(0));
@@ -205,14 +209,7 @@ fn the_report_has_every_chart_with_the_architectures_numbers() {
     let o = aim(dir.path(), &["report", "odd.arch.ron", "-o", "odd.html"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let html = std::fs::read_to_string(dir.path().join("odd.html")).unwrap();
-    let doc = roxmltree::Document::parse_with_options(
-        &html,
-        roxmltree::ParsingOptions {
-            allow_dtd: true,
-            ..Default::default()
-        },
-    )
-    .expect("the page with odd names is well-formed");
+    let doc = parse(&html).expect("the page with odd names is well-formed");
     assert!(titles(section(&doc, "dims-per-field"))
         .iter()
         .any(|t| t.starts_with(odd)));

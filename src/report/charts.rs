@@ -272,37 +272,25 @@ pub fn dims_per_field(arch: &Architecture) -> String {
         12.0,
     );
     let vx = margin + dim_w + gap;
+    let bottom = top + row * names.len() as f64;
+    // A grid line over every row with its label above, for both axes.
+    let grid = |svg: &mut Svg, x: f64, label: &str| {
+        svg.line(x, top - 4.0, x, bottom, "#e4e4e4", 1.0);
+        svg.text(x, top - 8.0, label, Anchor::Middle, 9.0);
+    };
     svg.text(vx, 16.0, "vocabulary (log scale)", Anchor::Start, 12.0);
     for k in 0..=arch.embedding_dim {
         if arch.embedding_dim <= 20 || k % 5 == 0 {
-            let x = margin + dim_w * k as f64 / d;
-            svg.line(
-                x,
-                top - 4.0,
-                x,
-                top + row * names.len() as f64,
-                "#e4e4e4",
-                1.0,
-            );
-            svg.text(x, top - 8.0, &k.to_string(), Anchor::Middle, 9.0);
+            grid(&mut svg, margin + dim_w * k as f64 / d, &k.to_string());
         }
     }
     for e in 0..=decades as usize {
-        let x = vx + vocab_w * e as f64 / decades;
-        svg.line(
-            x,
-            top - 4.0,
-            x,
-            top + row * names.len() as f64,
-            "#e4e4e4",
-            1.0,
-        );
         let label = match e {
             0 => "1".to_string(),
             1..=2 => format!("{}", 10usize.pow(e as u32)),
             _ => format!("1e{e}"),
         };
-        svg.text(x, top - 8.0, &label, Anchor::Middle, 9.0);
+        grid(&mut svg, vx + vocab_w * e as f64 / decades, &label);
     }
     for (k, f) in arch.fields.iter().enumerate() {
         let y = top + row * k as f64;
