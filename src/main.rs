@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         Command::Show(a) => one(cmd::show::run(&a.arch, a.json, a.top)),
         Command::Report(a) => one(cmd::report::run(&a.arch, a.output.as_deref())),
         Command::Train(a) => one(cmd::train::run(&a.spec, a.quiet, a.fresh)),
-        Command::Bench(a) => one(cmd::bench::run(&a.options, a.json)),
+        Command::Bench(a) => one(cmd::bench::run(&a.options, a.saved.as_deref(), a.json)),
     };
     ExitCode::from(code)
 }

@@ -13,7 +13,6 @@ use crate::data::Batch;
 use crate::saved::{Preprocess, Saved};
 use crate::spec::{Bucketing, FileFormat, OnError};
 use anyhow::{bail, Context, Result};
-use rayon::prelude::*;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
@@ -27,9 +26,46 @@ const LISTED_SKIPS: usize = 5;
 /// One field's raw value → id map.
 enum Keys {
     /// Category text → id.
-    Cat(FxHashMap<Box<[u8]>, u32>),
+    Cat(CatKeys),
     /// A number's bucket → id.
     Num(FxHashMap<i64, u32>),
+}
+
+/// Category text → id, with texts of up to 15 bytes (hex hashes, integer codes: nearly every
+/// CTR category) packed into one integer, so a lookup hashes and compares 16 bytes in
+/// registers instead of following a pointer to compare slices.
+#[derive(Default)]
+struct CatKeys {
+    short: FxHashMap<u128, u32>,
+    long: FxHashMap<Box<[u8]>, u32>,
+}
+
+impl CatKeys {
+    /// The packed form of a text of at most 15 bytes: its bytes, then its length in the last
+    /// byte, so two texts pack alike only when they are equal.
+    fn pack(v: &[u8]) -> Option<u128> {
+        (v.len() < 16).then(|| {
+            let mut b = [0u8; 16];
+            b[..v.len()].copy_from_slice(v);
+            b[15] = v.len() as u8;
+            u128::from_le_bytes(b)
+        })
+    }
+
+    /// Adds a text; false if it was there already.
+    fn insert(&mut self, v: &[u8], id: u32) -> bool {
+        match Self::pack(v) {
+            Some(k) => self.short.insert(k, id).is_none(),
+            None => self.long.insert(v.into(), id).is_none(),
+        }
+    }
+
+    fn get(&self, v: &[u8]) -> Option<u32> {
+        match Self::pack(v) {
+            Some(k) => self.short.get(&k).copied(),
+            None => self.long.get(v).copied(),
+        }
+    }
 }
 
 /// A field's lookup.
@@ -74,11 +110,9 @@ impl Lookup {
                     Keys::Num(m)
                 }
                 _ => {
-                    let mut m = FxHashMap::default();
+                    let mut m = CatKeys::default();
                     for k in real {
-                        if m.insert(texts[k].clone().into_boxed_slice(), k as u32)
-                            .is_some()
-                        {
+                        if !m.insert(&texts[k], k as u32) {
                             return Err(format!(
                                 "field `{}`: `{}` has two ids",
                                 f.name,
@@ -106,7 +140,7 @@ impl Lookup {
     fn ids(&self, f: usize, cell: Cell<'_>, out: &mut Vec<u32>) {
         let l = &self.fields[f];
         let cat = |v: &[u8]| match &l.keys {
-            Keys::Cat(m) => m.get(v).copied().unwrap_or(OOV),
+            Keys::Cat(m) => m.get(v).unwrap_or(OOV),
             Keys::Num(_) => OOV,
         };
         match (l.kind, cell) {
@@ -269,20 +303,182 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
-/// One parsed row.
-#[derive(Default)]
-struct Rows {
-    labels: Vec<u8>,
-    matrix: Vec<u32>,
-    /// Per multi-valued field: the count of each row's ids, and the ids.
-    multi: Vec<(Vec<u32>, Vec<u32>)>,
-    /// Per row of the block, `Ok(())` or what is wrong.
+/// One block of input lines, parsed and mapped to ids, ready for the model.
+struct Block {
+    /// The line number of each row of the block.
+    lines: Vec<usize>,
+    /// Per row, `Ok(())` or what is wrong with it.
     status: Vec<Result<(), String>>,
+    /// The labels of the good rows.
+    labels: Vec<u8>,
+    /// The kept columns of every row, when `--keep` was given.
     keeps: Vec<Vec<u8>>,
+    /// The good rows' ids (`None` when the block has none).
+    batch: Option<Batch>,
+    /// Input bytes read through the end of this block.
+    bytes: u64,
+}
+
+/// What turns a block of lines into a [`Block`]: the saved preprocessing and the reader.
+struct Parser<'a> {
+    lookup: &'a Lookup,
+    reader: &'a dyn Reader,
+    keeper: Option<&'a Keep>,
+    /// Which fields hold one id per row (the rest are multi-valued).
+    single: Vec<bool>,
+    n_multi: usize,
+}
+
+impl Parser<'_> {
+    /// Parses and maps the lines `spans` of `text`.
+    fn block(&self, text: &[u8], spans: &[(usize, usize, usize)], bytes: u64) -> Block {
+        let mut status = Vec::with_capacity(spans.len());
+        let mut labels = Vec::with_capacity(spans.len());
+        let mut keeps = Vec::new();
+        let n_single = self.single.iter().filter(|&&s| s).count();
+        let mut matrix = Vec::with_capacity(spans.len() * n_single);
+        // Per multi-valued field: offsets into its ids, and the ids.
+        let mut multi: Vec<(Vec<u32>, Vec<u32>)> =
+            (0..self.n_multi).map(|_| (vec![0], Vec::new())).collect();
+        let mut cells = Vec::new();
+        let mut ids = Vec::new();
+        let mut kspans = Vec::new();
+        for &(_, a, b) in spans {
+            let line = &text[a..b];
+            if let Some(k) = self.keeper {
+                let mut kept = Vec::new();
+                k.cells(line, &mut kspans, &mut kept);
+                keeps.push(kept);
+            }
+            if let Err(e) = std::str::from_utf8(line) {
+                status.push(Err(format!(
+                    "invalid UTF-8 at byte {} of the line",
+                    e.valid_up_to() + 1
+                )));
+                continue;
+            }
+            match self.reader.parse(line, &mut cells) {
+                Ok(label) => {
+                    status.push(Ok(()));
+                    labels.push(label);
+                }
+                Err(m) => {
+                    status.push(Err(m));
+                    continue;
+                }
+            }
+            let mut m = 0;
+            for (f, &cell) in cells.iter().enumerate() {
+                if self.single[f] {
+                    ids.clear();
+                    self.lookup.ids(f, cell, &mut ids);
+                    matrix.push(ids[0]);
+                } else {
+                    let (offsets, all) = &mut multi[m];
+                    self.lookup.ids(f, cell, all);
+                    offsets.push(all.len() as u32);
+                    m += 1;
+                }
+            }
+        }
+        let rows = labels.len();
+        let batch = (rows > 0).then(|| {
+            Batch::new(rows, n_single, matrix, multi).expect("the rows' ids fill the batch")
+        });
+        Block {
+            lines: spans.iter().map(|s| s.0).collect(),
+            status,
+            labels,
+            keeps,
+            batch,
+            bytes,
+        }
+    }
+}
+
+/// Lowers the calling thread's priority to the least (nice 19). The reader thread then runs
+/// where the model leaves a core idle instead of preempting one of the model's threads, which
+/// stalls the model's parallel sections at their joins; when the model waits for the next
+/// block it sleeps, and the reader has the core. Elsewhere than Linux, where `setpriority`
+/// applies to the whole process, this does nothing.
+fn background() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on this thread's own id; no memory is passed. A failure
+    // (e.g. a sandbox forbidding it) leaves the priority as it was, which is only slower.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+    }
+}
+
+/// Reads the data lines after the first, in blocks of [`BATCH`] non-blank lines, and sends
+/// each parsed block down `tx` until the input ends, a read fails or the receiver hangs up.
+/// `first` is the first data line, when the file has no header to hold it.
+fn produce(
+    mut input: impl BufRead,
+    path: &Path,
+    parser: &Parser<'_>,
+    first: Option<(usize, Vec<u8>)>,
+    mut no: usize,
+    mut bytes: u64,
+    tx: &std::sync::mpsc::SyncSender<Result<Block>>,
+) {
+    background();
+    let mut text: Vec<u8> = Vec::with_capacity(BATCH * 64);
+    let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(BATCH);
+    if let Some((n, line)) = first {
+        text.extend_from_slice(&line);
+        spans.push((n, 0, text.len()));
+    }
+    loop {
+        let a = text.len();
+        let got = match input.read_until(b'\n', &mut text) {
+            Ok(got) => got,
+            Err(e) => {
+                let _ = tx.send(Err(
+                    anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
+                ));
+                return;
+            }
+        };
+        bytes += got as u64;
+        let eof = got == 0;
+        if !eof {
+            no += 1;
+            let mut b = text.len();
+            if text[b - 1] == b'\n' {
+                b -= 1;
+            }
+            if b > a && text[b - 1] == b'\r' {
+                b -= 1;
+            }
+            if text[a..b].iter().all(u8::is_ascii_whitespace) {
+                text.truncate(a);
+            } else {
+                text.truncate(b);
+                spans.push((no, a, b));
+            }
+        }
+        if spans.len() >= BATCH || (eof && !spans.is_empty()) {
+            if tx.send(Ok(parser.block(&text, &spans, bytes))).is_err() {
+                return;
+            }
+            text.clear();
+            spans.clear();
+        }
+        if eof {
+            return;
+        }
+    }
 }
 
 /// Scores the rows of `input` with a saved model, writing `[kept columns,]probability` CSV to
 /// `out` in input order.
+///
+/// One thread reads and parses the next block while this one scores the last, so parsing
+/// costs little wall time where the model leaves a core idle. At most three blocks are alive
+/// at once: memory is flat in the input size, but for the 5 bytes per labelled row that the
+/// exact AUC needs.
 pub fn predict(
     saved: &mut Saved,
     input: &Path,
@@ -306,92 +502,90 @@ pub fn predict(
     };
     progress.start_bytes(total, "scoring");
     let mut outcome = Outcome::default();
+
+    // The first non-blank line: a header, or the first row; either way it tells the reader
+    // how the file is laid out.
     let mut buf: Vec<u8> = Vec::new();
     let mut no = 0usize;
-    let mut keeper: Option<Keep> = None;
-    let mut text: Vec<u8> = Vec::with_capacity(BATCH * 64);
-    let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(BATCH);
-    let mut all_probs: Vec<f32> = Vec::new();
-    let mut all_labels: Vec<u8> = Vec::new();
-    let mut started = false;
-    let n = pre.fields.len();
-    let multi_fields: Vec<usize> = (0..n)
-        .filter(|&f| matches!(pre.fields[f].kind, FieldKind::Multi { .. }))
-        .collect();
-    let single: Vec<usize> = (0..n)
-        .filter(|&f| !matches!(pre.fields[f].kind, FieldKind::Multi { .. }))
-        .collect();
-    loop {
+    let first = loop {
         buf.clear();
         let got = lines
             .read_until(b'\n', &mut buf)
             .with_context(|| format!("cannot read {}", input.display()))?;
-        outcome.bytes += got as u64;
-        let eof = got == 0;
-        if !eof {
-            no += 1;
-            let mut line: &[u8] = &buf;
-            if line.last() == Some(&b'\n') {
-                line = &line[..line.len() - 1];
-            }
-            if line.last() == Some(&b'\r') {
-                line = &line[..line.len() - 1];
-            }
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                if !started {
-                    started = true;
-                    if let Err(e) = std::str::from_utf8(line) {
-                        bail!(fail(
-                            no,
-                            format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1)
-                        ));
-                    }
-                    let header = reader.start_file(line).map_err(|m| fail(no, m))?;
-                    if !keep.is_empty() {
-                        let format = pre.format.as_ref().expect("a reader exists");
-                        if !header {
-                            bail!(
-                                "`--keep` copies named columns, and {} has no header",
-                                input.display()
-                            );
-                        }
-                        keeper = Some(Keep::new(keep, format, line).map_err(|m| fail(no, m))?);
-                    }
-                    let mut head: Vec<u8> = Vec::new();
-                    for name in keep {
-                        head.extend_from_slice(name.as_bytes());
-                        head.push(b',');
-                    }
-                    head.extend_from_slice(b"probability\n");
-                    out.write_all(&head).context("cannot write the scores")?;
-                    if !header {
-                        text.extend_from_slice(line);
-                        spans.push((no, 0, text.len()));
-                    }
-                } else {
-                    let a = text.len();
-                    text.extend_from_slice(line);
-                    spans.push((no, a, text.len()));
-                }
-            }
+        if got == 0 {
+            bail!("{}: the file is empty", input.display());
         }
-        if spans.len() >= BATCH || (eof && !spans.is_empty()) {
-            let block = score_block(
-                saved,
-                &lookup,
-                reader.as_ref(),
-                keeper.as_ref(),
-                &text,
-                &spans,
-                &single,
-                multi_fields.len(),
+        outcome.bytes += got as u64;
+        no += 1;
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            break line.to_vec();
+        }
+    };
+    if let Err(e) = std::str::from_utf8(&first) {
+        bail!(fail(
+            no,
+            format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1)
+        ));
+    }
+    let header = reader.start_file(&first).map_err(|m| fail(no, m))?;
+    let keeper = if keep.is_empty() {
+        None
+    } else {
+        let format = pre.format.as_ref().expect("a reader exists");
+        if !header {
+            bail!(
+                "`--keep` copies named columns, and {} has no header",
+                input.display()
             );
-            let (rows, probs) = block;
+        }
+        Some(Keep::new(keep, format, &first).map_err(|m| fail(no, m))?)
+    };
+    let mut head: Vec<u8> = Vec::new();
+    for name in keep {
+        head.extend_from_slice(name.as_bytes());
+        head.push(b',');
+    }
+    head.extend_from_slice(b"probability\n");
+    out.write_all(&head).context("cannot write the scores")?;
+
+    let single: Vec<bool> = pre
+        .fields
+        .iter()
+        .map(|f| !matches!(f.kind, FieldKind::Multi { .. }))
+        .collect();
+    let n_multi = single.iter().filter(|&&s| !s).count();
+    let parser = Parser {
+        lookup: &lookup,
+        reader: reader.as_ref(),
+        keeper: keeper.as_ref(),
+        single,
+        n_multi,
+    };
+    let first_row = (!header).then_some((no, first));
+    let mut all_probs: Vec<f32> = Vec::new();
+    let mut all_labels: Vec<u8> = Vec::new();
+    let labelled = reader.labelled();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Block>>(1);
+    let start_bytes = outcome.bytes;
+    std::thread::scope(|s| -> Result<()> {
+        let parser = &parser;
+        s.spawn(move || produce(lines, input, parser, first_row, no, start_bytes, &tx));
+        // `rx` is dropped on every way out, so the reader stops at its next block.
+        let rx = rx;
+        let mut line_out: Vec<u8> = Vec::new();
+        for block in rx.iter() {
+            let block = block?;
+            let probs = block
+                .batch
+                .as_ref()
+                .map(|b| saved.model.predict(b))
+                .unwrap_or_default();
             let mut p = probs.iter();
-            let mut line_out: Vec<u8> = Vec::new();
-            for (i, status) in rows.status.iter().enumerate() {
+            for (i, status) in block.status.iter().enumerate() {
                 line_out.clear();
-                if let Some(k) = rows.keeps.get(i) {
+                if let Some(k) = block.keeps.get(i) {
                     line_out.extend_from_slice(k);
                     line_out.push(b',');
                 }
@@ -400,47 +594,38 @@ pub fn predict(
                         let prob = p.next().expect("one probability per good row");
                         write!(line_out, "{prob}").expect("writing to memory");
                     }
-                    Err(m) => {
-                        let err = fail(spans[i].0, m.clone());
-                        match pre.on_error {
-                            OnError::Fail => return Err(err.into()),
-                            OnError::Skip => {
-                                outcome.skipped.count += 1;
-                                if outcome.skipped.first.len() < LISTED_SKIPS {
-                                    outcome.skipped.first.push(SkippedRow {
-                                        file: input.display().to_string(),
-                                        line: spans[i].0,
-                                        error: m.clone(),
-                                    });
-                                }
+                    Err(m) => match pre.on_error {
+                        OnError::Fail => return Err(fail(block.lines[i], m.clone()).into()),
+                        OnError::Skip => {
+                            outcome.skipped.count += 1;
+                            if outcome.skipped.first.len() < LISTED_SKIPS {
+                                outcome.skipped.first.push(SkippedRow {
+                                    file: input.display().to_string(),
+                                    line: block.lines[i],
+                                    error: m.clone(),
+                                });
                             }
                         }
-                    }
+                    },
                 }
                 line_out.push(b'\n');
                 out.write_all(&line_out)
                     .context("cannot write the scores")?;
             }
             outcome.rows += probs.len() as u64;
+            outcome.bytes = block.bytes;
             // AUC needs every score; rows without labels keep nothing, so memory stays flat.
-            if reader.labelled() {
+            if labelled {
                 all_probs.extend_from_slice(&probs);
-                all_labels.extend_from_slice(&rows.labels);
+                all_labels.extend_from_slice(&block.labels);
             }
-            text.clear();
-            spans.clear();
             progress.set(outcome.bytes, outcome.rows);
         }
-        if eof {
-            break;
-        }
-    }
+        Ok(())
+    })?;
     progress.finish();
-    if !started {
-        bail!("{}: the file is empty", input.display());
-    }
     out.flush().context("cannot write the scores")?;
-    outcome.labelled = reader.labelled();
+    outcome.labelled = labelled;
     if outcome.labelled && !all_probs.is_empty() {
         outcome.auc = crate::metrics::auc(&all_probs, &all_labels);
         outcome.logloss = Some(crate::metrics::logloss(&all_probs, &all_labels));
@@ -449,101 +634,37 @@ pub fn predict(
     Ok(outcome)
 }
 
-/// Parses, maps and scores one block of lines; returns the rows (status per line) and the
-/// probabilities of the good ones.
-#[allow(clippy::too_many_arguments)]
-fn score_block(
-    saved: &mut Saved,
-    lookup: &Lookup,
-    reader: &dyn Reader,
-    keeper: Option<&Keep>,
-    text: &[u8],
-    spans: &[(usize, usize, usize)],
-    single: &[usize],
-    n_multi: usize,
-) -> (Rows, Vec<f32>) {
-    const PART: usize = 1024;
-    let parts: Vec<Rows> = spans
-        .par_chunks(PART)
-        .map(|chunk| {
-            let mut r = Rows {
-                multi: (0..n_multi).map(|_| Default::default()).collect(),
-                ..Default::default()
-            };
-            let mut cells = Vec::new();
-            let mut ids = Vec::new();
-            let mut kspans = Vec::new();
-            for &(_, a, b) in chunk {
-                let line = &text[a..b];
-                if let Some(k) = keeper {
-                    let mut kept = Vec::new();
-                    k.cells(line, &mut kspans, &mut kept);
-                    r.keeps.push(kept);
-                }
-                if let Err(e) = std::str::from_utf8(line) {
-                    r.status.push(Err(format!(
-                        "invalid UTF-8 at byte {} of the line",
-                        e.valid_up_to() + 1
-                    )));
-                    continue;
-                }
-                let label = match reader.parse(line, &mut cells) {
-                    Ok(l) => l,
-                    Err(m) => {
-                        r.status.push(Err(m));
-                        continue;
-                    }
-                };
-                r.status.push(Ok(()));
-                r.labels.push(label);
-                let mut m = 0;
-                for (f, &cell) in cells.iter().enumerate() {
-                    ids.clear();
-                    lookup.ids(f, cell, &mut ids);
-                    if single.contains(&f) {
-                        r.matrix.push(ids[0]);
-                    } else {
-                        r.multi[m].0.push(ids.len() as u32);
-                        r.multi[m].1.extend_from_slice(&ids);
-                        m += 1;
-                    }
-                }
-            }
-            r
-        })
-        .collect();
-    let mut all = Rows {
-        multi: (0..n_multi).map(|_| Default::default()).collect(),
-        ..Default::default()
-    };
-    for p in parts {
-        all.labels.extend(p.labels);
-        all.matrix.extend(p.matrix);
-        all.status.extend(p.status);
-        all.keeps.extend(p.keeps);
-        for (a, b) in all.multi.iter_mut().zip(p.multi) {
-            a.0.extend(b.0);
-            a.1.extend(b.1);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Packed and unpacked texts never collide: a text, its NUL-padded forms and a longer
+    /// text with the same prefix are all different keys; texts past 15 bytes still resolve.
+    #[test]
+    fn category_keys_keep_every_text_apart() {
+        let texts: Vec<&[u8]> = vec![
+            b"",
+            b"a",
+            b"a\0",
+            b"a\0\0",
+            b"\0",
+            b"\x01",
+            b"abcdefghijklmno",
+            b"abcdefghijklmn\x0f",
+            b"abcdefghijklmnop",
+            b"abcdefghijklmnopq",
+            b"68fd1e64",
+        ];
+        let mut k = CatKeys::default();
+        for (i, t) in texts.iter().enumerate() {
+            assert!(k.insert(t, i as u32), "{t:?} collided");
         }
+        for (i, t) in texts.iter().enumerate() {
+            assert_eq!(k.get(t), Some(i as u32), "{t:?}");
+        }
+        assert!(!k.insert(b"a", 99), "a repeat is reported");
+        assert_eq!(k.get(b"b"), None);
+        assert_eq!(k.get(b"abcdefghijklmnopqr"), None);
+        assert_eq!((k.short.len(), k.long.len()), (9, 2));
     }
-    let rows = all.labels.len();
-    if rows == 0 {
-        return (all, vec![]);
-    }
-    let multi: Vec<(Vec<u32>, Vec<u32>)> = all
-        .multi
-        .iter()
-        .map(|(counts, ids)| {
-            let mut offsets = Vec::with_capacity(rows + 1);
-            offsets.push(0u32);
-            for &c in counts {
-                offsets.push(offsets.last().expect("starts with 0") + c);
-            }
-            (offsets, ids.clone())
-        })
-        .collect();
-    let batch = Batch::new(rows, single.len(), std::mem::take(&mut all.matrix), multi)
-        .expect("the rows' ids fill the batch");
-    let probs = saved.model.predict(&batch);
-    (all, probs)
 }

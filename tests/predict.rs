@@ -219,6 +219,68 @@ fn predict_reproduces_the_models_own_evaluation() {
         );
     }
 
+    // Past one block: the rows again and again (12 × 1,500 > BATCH), with blank lines
+    // between, come out as the same scores in the same order, the line numbers of errors
+    // stay right in later blocks, and `aim bench --saved` times this very model.
+    let copies = aim::predict::BATCH / run.test_rows.len() + 2;
+    let many: Vec<[String; 7]> = (0..copies).flat_map(|_| run.test_rows.clone()).collect();
+    write_csv(&run.path("many.csv"), &many, &COLUMNS);
+    let text = std::fs::read_to_string(run.path("many.csv")).unwrap();
+    let spaced = text.replacen("\n", "\n\n", 7);
+    std::fs::write(run.path("many.csv"), &spaced).unwrap();
+    let o = run.predict("out/p.arch.ron", "many.csv", &["-o", "many_scores.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let again = probabilities(&run.path("many_scores.csv"));
+    assert_eq!(again.len(), many.len());
+    for (k, chunk) in again.chunks(scored.len()).enumerate() {
+        assert_eq!(chunk, &scored[..], "copy {k}");
+    }
+    let mut bad_rows = many.clone();
+    let bad = bad_rows.len() - 3;
+    bad_rows[bad][4] = "old".into();
+    write_csv(&run.path("many_bad.csv"), &bad_rows, &COLUMNS);
+    let o = run.predict(
+        "out/p.arch.ron",
+        "many_bad.csv",
+        &["-o", "many_bad_scores.csv"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "many_bad.csv:{}: age: `old` is not a number",
+            bad + 2
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !run.path("many_bad_scores.csv").exists(),
+        "no partial output"
+    );
+    let o = aim(
+        run.dir.path(),
+        &[
+            "bench",
+            "--saved",
+            "out/p.arch.ron",
+            "--batch",
+            "64",
+            "--warmup",
+            "1",
+            "--steps",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["params"], serde_json::json!(saved.model.num_params()));
+    assert_eq!(j["batch"], serde_json::json!(64));
+    assert!(j["infer_samples_per_s"].as_f64().unwrap() > 0.0, "{j}");
+    let o = aim(run.dir.path(), &["bench", "--saved", "nowhere.arch.ron"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nowhere.arch.ron"), "{}", stderr(&o));
+
     // To standard output when no file is named.
     let o = run.predict("out/p.arch.ron", "new.csv", &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

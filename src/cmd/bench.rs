@@ -8,13 +8,36 @@ pub struct Args {
     /// The benchmark's shape.
     #[command(flatten)]
     pub options: BenchOptions,
+    /// Time only the inference of this saved model (an architecture `aim run` wrote, or a
+    /// model file) on uniformly drawn ids of its fields: the figure `aim predict` is held to.
+    /// `--batch`, `--threads`, `--warmup` and `--steps` apply; the shape flags do not.
+    #[arg(long, value_name = "MODEL")]
+    pub saved: Option<std::path::PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
 /// Runs the benchmark and prints its numbers (text or one JSON object).
-pub fn run(o: &BenchOptions, json: bool) -> super::Result {
+pub fn run(o: &BenchOptions, saved: Option<&std::path::Path>, json: bool) -> super::Result {
+    if let Some(path) = saved {
+        let r = crate::bench::run_saved(path, o)?;
+        if json {
+            println!("{}", serde_json::to_string(&r).expect("serialisable"));
+        } else {
+            println!(
+                "{} (matrix products: gemm's {} kernels)",
+                r.machine.cpu, r.machine.gemm_path
+            );
+            println!(
+                "{}: {} parameters, batch {}, {} threads, {} timed batches",
+                r.model, r.params, r.batch, r.machine.threads, r.steps
+            );
+            println!("inference  {:>9.0} samples/s", r.infer_samples_per_s);
+            println!("memory     {:>9.0} MiB peak RSS", r.peak_rss_mb);
+        }
+        return Ok(());
+    }
     let r = crate::bench::run(o)?;
     if json {
         println!("{}", serde_json::to_string(&r).expect("serialisable"));

@@ -53,6 +53,11 @@ pub struct Mlp {
     /// Dropout rate after each hidden layer, in training only.
     pub dropout: f32,
     rng: rand_chacha::ChaCha8Rng,
+    /// Inference's two activation buffers, kept between calls: a fresh buffer of a batch's
+    /// activations (26 MB at 16,384 rows × 400) is zeroed by the allocator, which took 5% of
+    /// `aim predict`'s time, on one thread.
+    #[cfg_attr(feature = "cuda", allow(dead_code))]
+    scratch: [Vec<f32>; 2],
 }
 
 impl Mlp {
@@ -126,6 +131,7 @@ impl Mlp {
             norms,
             dropout: 0.0,
             rng,
+            scratch: Default::default(),
         }
     }
 
@@ -278,14 +284,17 @@ impl Mlp {
     /// the running statistics; no dropout.
     #[cfg(not(feature = "cuda"))]
     fn infer_host<T: Tape<f32, Backend>>(
-        &self,
+        &mut self,
         inputs: Vec<T3<T>>,
         hosts: &[Option<std::sync::Arc<Vec<f32>>>],
         batch: usize,
     ) -> Vec<f32> {
         use super::kernels::{bias_relu, flatten_host, host, matmul_into, Keep};
+        let [mut x, mut y] = std::mem::take(&mut self.scratch);
         let h0 = self.input[0].shape[2];
-        let mut x = vec![0.0f32; batch * h0];
+        // Every product below overwrites its output (the first group's too), so the buffers'
+        // old values are never read and resizing zeroes only what grows.
+        x.resize(batch * h0, 0.0);
         for (i, (xg, w)) in inputs.iter().zip(&self.input).enumerate() {
             let (g, b, k) = *xg.shape();
             let keep = self.keep[i].as_deref().map_or(Keep::All, Keep::Some);
@@ -313,7 +322,7 @@ impl Mlp {
                     });
                 }
                 let next = self.layers[i].shape[1];
-                let mut y = vec![0.0f32; batch * next];
+                y.resize(batch * next, 0.0);
                 matmul_into(
                     &mut y,
                     false,
@@ -323,11 +332,13 @@ impl Mlp {
                     &host(&self.layers[i].t),
                     next,
                 );
-                x = y;
+                std::mem::swap(&mut x, &mut y);
                 width = next;
             }
         }
-        x
+        let out = x[..batch * width].to_vec();
+        self.scratch = [x, y];
+        out
     }
 
     /// [`Mlp::forward`] as a composition of dfdx's generic ops: the CUDA path, and the reference

@@ -63,7 +63,7 @@ impl Reader for Libfm {
             if idx.is_empty() {
                 return Err(format!("`{}` has no index", show(t)));
             }
-            number(val, &format!("entry {}", cells.len() + 1))?;
+            number_or(val, || format!("entry {}", cells.len() + 1))?;
             cells.push(Cell::Cat(idx));
         }
         if cells.len() != self.fields.len() {

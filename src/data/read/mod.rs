@@ -99,12 +99,40 @@ pub fn label(raw: &[u8]) -> Result<u8, String> {
 
 /// A number, or an error naming the field.
 pub fn number(raw: &[u8], field: &str) -> Result<f64, String> {
+    number_or(raw, || field.to_string())
+}
+
+/// A number, or an error naming the field that `field` builds: only on failure, since this
+/// runs for every cell of every row.
+pub fn number_or(raw: &[u8], field: impl FnOnce() -> String) -> Result<f64, String> {
     let t = trim(raw);
+    if let Some(x) = small_integer(t) {
+        return Ok(x);
+    }
     std::str::from_utf8(t)
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
         .filter(|x| x.is_finite())
-        .ok_or_else(|| format!("{field}: `{}` is not a number", show(t)))
+        .ok_or_else(|| format!("{}: `{}` is not a number", field(), show(t)))
+}
+
+/// The value of an optionally signed integer of at most 15 digits, without going through
+/// the float parser (libFM's values are nearly all `1`); `None` for anything else, which the
+/// full parse then decides.
+fn small_integer(t: &[u8]) -> Option<f64> {
+    let (neg, digits) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // At most 15 digits: below 2^53, so the integer and its f64 are exact.
+    let v = digits
+        .iter()
+        .fold(0u64, |v, &d| v * 10 + u64::from(d - b'0')) as f64;
+    Some(if neg { -v } else { v })
 }
 
 /// Bytes without leading and trailing ASCII whitespace.
@@ -127,5 +155,56 @@ pub fn show(b: &[u8]) -> String {
         format!("{s}…")
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The integer fast path gives exactly what the float parser gives, and leaves everything
+    /// else (fractions, exponents, long digit runs, junk) to it.
+    #[test]
+    fn small_integers_parse_as_the_float_parser_does() {
+        for t in [
+            "0",
+            "1",
+            "-1",
+            "+1",
+            "-0",
+            "007",
+            "123456789012345",
+            "-999999999999999",
+        ] {
+            let fast = small_integer(t.as_bytes()).expect("an integer");
+            let slow: f64 = t.parse().unwrap();
+            assert_eq!(fast.to_bits(), slow.to_bits(), "{t}");
+            assert_eq!(number(t.as_bytes(), "f").unwrap().to_bits(), slow.to_bits());
+        }
+        for t in [
+            "",
+            "-",
+            "+",
+            "1.5",
+            "1e3",
+            "1234567890123456",
+            "0x1",
+            "1 2",
+            "--1",
+        ] {
+            assert_eq!(small_integer(t.as_bytes()), None, "{t}");
+        }
+        assert_eq!(number(b" 1.5 ", "f"), Ok(1.5));
+        assert_eq!(number(b"1e3", "f"), Ok(1000.0));
+        let huge = "9".repeat(400);
+        assert_eq!(
+            number(huge.as_bytes(), "f").unwrap_err(),
+            format!("f: `{}…` is not a number", "9".repeat(40))
+        );
+        assert!(number(b"-", "f").is_err());
+        assert_eq!(
+            number_or(b"x", || "entry 3".into()).unwrap_err(),
+            "entry 3: `x` is not a number"
+        );
     }
 }
