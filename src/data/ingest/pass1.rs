@@ -1,0 +1,413 @@
+//! Pass 1: read every line (in large chunks), parse it in parallel, intern each field's values
+//! in order of first appearance, and stream the provisional ids to a temporary matrix; memory
+//! holds only the vocabularies and the labels.
+
+use super::*;
+
+/// Lines parsed per parallel task.
+pub(super) const PARSE_BLOCK: usize = 2048;
+
+/// One parallel task's parse of a block of lines.
+#[derive(Default)]
+pub(super) struct Parsed<'t> {
+    cells: Vec<Cell<'t>>,
+    labels: Vec<u8>,
+    errors: Vec<(usize, String)>,
+}
+
+impl<'t> Parsed<'t> {
+    /// An emptied buffer, kept between chunks without borrowing any text.
+    fn into_static(self) -> Parsed<'static> {
+        Parsed {
+            cells: relife(self.cells),
+            labels: clear(self.labels),
+            errors: clear(self.errors),
+        }
+    }
+
+    fn from_static(p: Parsed<'static>) -> Self {
+        Parsed {
+            cells: relife(p.cells),
+            labels: p.labels,
+            errors: p.errors,
+        }
+    }
+}
+
+pub(super) fn clear<T>(mut v: Vec<T>) -> Vec<T> {
+    v.clear();
+    v
+}
+
+/// Empties a vector of cells and lets it borrow from other text; the in-place collect keeps the
+/// allocation, as both element types have the same layout.
+pub(super) fn relife<'a, 'b>(mut v: Vec<Cell<'a>>) -> Vec<Cell<'b>> {
+    v.clear();
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
+/// Bytes read at a time.
+pub(super) const CHUNK: usize = 8 << 20;
+
+/// A cell's provisional id in its field.
+#[inline]
+pub(super) fn intern(
+    interner: &mut Interner,
+    kind: FieldKind,
+    cell: Cell<'_>,
+    numeric: Bucketing,
+) -> u32 {
+    match (kind, cell) {
+        (FieldKind::Numeric, Cell::Num(x)) => interner.num(Some(vocab::bucket(x, numeric))),
+        (FieldKind::Numeric, _) => interner.num(None),
+        (_, Cell::Cat(v)) | (_, Cell::Multi(v)) => interner.cat(v),
+        (_, Cell::Num(x)) => interner.num(Some(x.floor() as i64)),
+        (_, Cell::Missing) => interner.cat(b""),
+    }
+}
+
+/// How many skipped rows are listed by line number.
+pub(super) const LISTED_SKIPS: usize = 5;
+
+/// Runs pass 1 over `files`, in order: what it found, ready for the later passes. A file with no
+/// data rows is an error naming it.
+pub(super) fn run(
+    reader: &mut dyn Reader,
+    files: &[PathBuf],
+    opts: &Options,
+    dir: &Path,
+    progress: &Progress,
+) -> Result<Provisional> {
+    // ---- pass 1: parse, intern, write provisional ids
+    let mut pass1 = Pass1::new(dir)?;
+    let mut file_rows = Vec::with_capacity(files.len());
+    for path in files {
+        let before = pass1.rows;
+        let skipped_before = pass1.skipped.count;
+        pass1.read_file(reader, path, opts, progress)?;
+        if pass1.rows == before {
+            let why = match (pass1.skipped.count - skipped_before, pass1.header_seen) {
+                (0, true) => " (only a header)".to_string(),
+                (0, false) => String::new(),
+                (n, _) => format!(" ({n} malformed rows skipped)"),
+            };
+            bail!("{}: no data rows{why}", path.display());
+        }
+        file_rows.push(pass1.rows - before);
+    }
+    let Pass1 {
+        rows,
+        labels,
+        fields,
+        interners,
+        multi,
+        skipped,
+        prov,
+        prov_path,
+        ..
+    } = pass1;
+    let mut prov = prov
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .context("cannot write the temporary id matrix")?;
+    prov.flush()?;
+    drop(prov);
+    Ok(Provisional {
+        rows,
+        labels,
+        fields,
+        interners,
+        multi,
+        skipped,
+        prov_path,
+        file_rows,
+    })
+}
+
+/// State of the first pass.
+pub(super) struct Pass1 {
+    rows: usize,
+    labels: Vec<u8>,
+    fields: Vec<FieldDef>,
+    interners: Vec<Interner>,
+    /// Per multi-valued field: row offsets and provisional ids.
+    multi: Vec<(Vec<u64>, Vec<u32>)>,
+    skipped: Skipped,
+    prov: BufWriter<File>,
+    prov_path: PathBuf,
+    pending: Vec<u32>,
+    parse_bufs: Vec<Parsed<'static>>,
+    /// Non-blank lines of the current file, and whether its first one was a header.
+    lines_in_file: usize,
+    header_seen: bool,
+    bytes_done: u64,
+}
+
+impl Pass1 {
+    fn new(dir: &Path) -> Result<Self> {
+        let prov_path = dir.join(".provisional.u32");
+        let f = File::create(&prov_path).context("cannot write in the cache folder")?;
+        Ok(Pass1 {
+            rows: 0,
+            labels: Vec::new(),
+            fields: Vec::new(),
+            interners: Vec::new(),
+            multi: Vec::new(),
+            skipped: Skipped::default(),
+            prov: BufWriter::with_capacity(4 << 20, f),
+            prov_path,
+            pending: Vec::with_capacity(1 << 16),
+            parse_bufs: Vec::new(),
+            lines_in_file: 0,
+            header_seen: false,
+            bytes_done: 0,
+        })
+    }
+
+    fn read_file(
+        &mut self,
+        reader: &mut dyn Reader,
+        path: &Path,
+        opts: &Options,
+        progress: &Progress,
+    ) -> Result<()> {
+        let mut file =
+            File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut buf = vec![0u8; CHUNK];
+        let (mut filled, mut lines) = (0usize, 0usize);
+        self.lines_in_file = 0;
+        self.header_seen = false;
+        loop {
+            if filled == buf.len() {
+                buf.resize(buf.len() * 2, 0); // a line longer than the buffer
+            }
+            let n = file
+                .read(&mut buf[filled..])
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            self.bytes_done += n as u64;
+            let eof = n == 0;
+            filled += n;
+            // Work on whole lines only; a partial last line waits for the next read.
+            let end = if eof {
+                filled
+            } else {
+                match memchr::memrchr(b'\n', &buf[..filled]) {
+                    Some(p) => p + 1,
+                    None => continue,
+                }
+            };
+            lines = self.chunk(reader, path, &buf[..end], lines, opts)?;
+            progress.set(self.bytes_done, self.rows as u64);
+            buf.copy_within(end..filled, 0);
+            filled -= end;
+            if eof {
+                break;
+            }
+        }
+        if lines == 0 {
+            bail!("{}: the file is empty", path.display());
+        }
+        self.flush_pending()?;
+        Ok(())
+    }
+
+    fn flush_pending(&mut self) -> Result<()> {
+        self.prov
+            .write_all(npy::as_bytes(&self.pending))
+            .context("cannot write the temporary id matrix")?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Handles a run of whole lines whose first is line `lines_before + 1` of the file: parses
+    /// them in parallel, then interns each field's column in parallel (each field still sees its
+    /// values in file order, so provisional ids stay deterministic). Returns the lines so far.
+    fn chunk(
+        &mut self,
+        reader: &mut dyn Reader,
+        path: &Path,
+        text: &[u8],
+        lines_before: usize,
+        opts: &Options,
+    ) -> Result<usize> {
+        let fail = |line: usize, message: String| RowError {
+            file: path.to_path_buf(),
+            line,
+            message,
+        };
+        if text.is_empty() {
+            return Ok(lines_before);
+        }
+        let mut lines: Vec<(usize, &[u8])> = Vec::new();
+        let mut no = lines_before;
+        for mut line in text.split(|&b| b == b'\n') {
+            no += 1;
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
+            }
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                lines.push((no, line));
+            }
+        }
+        // `split` yields an empty piece after a final newline: not a line.
+        if text.last() == Some(&b'\n') {
+            no -= 1;
+        }
+        if self.lines_in_file == 0 && !lines.is_empty() {
+            let (first_no, first) = lines[0];
+            if let Err(e) = std::str::from_utf8(first) {
+                return Err(fail(
+                    first_no,
+                    format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1),
+                )
+                .into());
+            }
+            let header = reader.start_file(first).map_err(|m| fail(first_no, m))?;
+            if self.interners.is_empty() {
+                self.fields = reader.fields().to_vec();
+                self.interners = self.fields.iter().map(|_| Interner::new()).collect();
+                let n_multi = self
+                    .fields
+                    .iter()
+                    .filter(|f| matches!(f.kind, FieldKind::Multi { .. }))
+                    .count();
+                self.multi = (0..n_multi).map(|_| (vec![0u64], Vec::new())).collect();
+            }
+            self.header_seen = header;
+        }
+        let skip_header =
+            usize::from(self.lines_in_file == 0 && self.header_seen && !lines.is_empty());
+        self.lines_in_file += lines.len();
+        let reader: &dyn Reader = reader;
+        let n = self.fields.len();
+
+        // Parse in parallel: per block of lines, the cells of its good rows, their labels, and
+        // the errors of its bad ones, all in line order. The buffers are reused from chunk to
+        // chunk: allocating them afresh costs page faults that serialise the threads.
+        let blocks: Vec<&[(usize, &[u8])]> = lines[skip_header..].chunks(PARSE_BLOCK).collect();
+        self.parse_bufs
+            .resize_with(self.parse_bufs.len().max(blocks.len()), Default::default);
+        let mut parsed: Vec<Parsed<'_>> = self
+            .parse_bufs
+            .drain(..blocks.len())
+            .map(Parsed::from_static)
+            .collect();
+        parsed
+            .par_iter_mut()
+            .zip(blocks.par_iter())
+            .for_each(|(p, block)| {
+                let mut row = Vec::with_capacity(n);
+                for &(no, line) in block.iter() {
+                    if let Err(e) = std::str::from_utf8(line) {
+                        p.errors.push((
+                            no,
+                            format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1),
+                        ));
+                        continue;
+                    }
+                    match reader.parse(line, &mut row) {
+                        Ok(label) => {
+                            p.labels.push(label);
+                            p.cells.extend_from_slice(&row);
+                        }
+                        Err(m) => p.errors.push((no, m)),
+                    }
+                }
+            });
+        for p in &parsed {
+            for (no, m) in &p.errors {
+                self.bad_row(fail(*no, m.clone()), opts)?;
+            }
+        }
+        let rows: usize = parsed.iter().map(|p| p.labels.len()).sum();
+        for p in &parsed {
+            self.labels.extend_from_slice(&p.labels);
+        }
+
+        // Intern in parallel, one field per task.
+        let numeric = opts.numeric;
+        let columns: Vec<(Vec<u32>, Vec<u32>)> = self
+            .interners
+            .par_iter_mut()
+            .zip(self.fields.par_iter())
+            .enumerate()
+            .map(|(f, (interner, def))| {
+                let mut ids = Vec::with_capacity(rows);
+                let mut counts = Vec::new();
+                for p in &parsed {
+                    for row in p.cells.chunks_exact(n) {
+                        match def.kind {
+                            FieldKind::Multi { sep } => {
+                                let before = ids.len();
+                                if let Cell::Multi(raw) = row[f] {
+                                    for v in raw
+                                        .split(|&b| b == sep)
+                                        .map(crate::data::read::trim)
+                                        .filter(|v| !v.is_empty())
+                                    {
+                                        ids.push(interner.cat(v));
+                                    }
+                                }
+                                if ids.len() == before {
+                                    ids.push(interner.cat(b"")); // empty, or only separators: missing
+                                }
+                                counts.push((ids.len() - before) as u32);
+                            }
+                            kind => ids.push(intern(interner, kind, row[f], numeric)),
+                        }
+                    }
+                }
+                (ids, counts)
+            })
+            .collect();
+
+        // Row-major provisional ids for the single-valued fields; ragged arrays for the others.
+        let single: Vec<usize> = (0..n)
+            .filter(|&f| !matches!(self.fields[f].kind, FieldKind::Multi { .. }))
+            .collect();
+        self.pending.reserve(rows * single.len());
+        for r in 0..rows {
+            for &f in &single {
+                self.pending.push(columns[f].0[r]);
+            }
+        }
+        let mut m = 0;
+        for (f, (ids, counts)) in columns.into_iter().enumerate() {
+            if matches!(self.fields[f].kind, FieldKind::Multi { .. }) {
+                let (offsets, all) = &mut self.multi[m];
+                m += 1;
+                all.extend_from_slice(&ids);
+                for c in counts {
+                    let last = *offsets.last().expect("starts with 0");
+                    offsets.push(last + c as u64);
+                }
+            }
+        }
+        self.rows += rows;
+        self.parse_bufs
+            .extend(parsed.into_iter().map(Parsed::into_static));
+        if self.pending.len() >= 1 << 20 {
+            self.flush_pending()?;
+        }
+        Ok(no)
+    }
+
+    fn bad_row(&mut self, err: RowError, opts: &Options) -> Result<()> {
+        match opts.on_error {
+            OnError::Fail => Err(anyhow::Error::new(err)),
+            OnError::Skip => {
+                self.skipped.count += 1;
+                if self.skipped.first.len() < LISTED_SKIPS {
+                    self.skipped.first.push(SkippedRow {
+                        file: err.file.display().to_string(),
+                        line: err.line,
+                        error: err.message,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}
