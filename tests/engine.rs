@@ -861,6 +861,11 @@ fn deepfm_on_frappe_reaches_the_rivals_auc() {
     let mut out = Vec::new();
     let outcome =
         aim::predict::predict(&mut saved, &test, &[], &mut out, &Progress::hidden()).unwrap();
+    assert_eq!(
+        outcome.bytes,
+        std::fs::metadata(&test).unwrap().len(),
+        "every byte of the input is counted"
+    );
     let scored: Vec<f32> = String::from_utf8(out)
         .unwrap()
         .lines()

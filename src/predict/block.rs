@@ -166,7 +166,8 @@ pub(super) fn produce(
                 spans.push((no, a, b));
             }
         }
-        if spans.len() >= BATCH || (eof && !spans.is_empty()) {
+        // At the end a block is sent even when empty: it carries the last byte count.
+        if spans.len() >= BATCH || eof {
             if tx.send(Ok(parser.block(&text, &spans, bytes))).is_err() {
                 return;
             }
