@@ -82,61 +82,38 @@ pub(super) fn run(
 ) -> Result<Provisional> {
     // ---- pass 1: parse, intern, write provisional ids
     let mut pass1 = Pass1::new(dir)?;
-    let mut file_rows = Vec::with_capacity(files.len());
     for path in files {
-        let before = pass1.rows;
-        let skipped_before = pass1.skipped.count;
+        let before = pass1.found.rows;
+        let skipped_before = pass1.found.skipped.count;
         pass1.read_file(reader, path, opts, progress)?;
-        if pass1.rows == before {
-            let why = match (pass1.skipped.count - skipped_before, pass1.header_seen) {
+        let rows = pass1.found.rows - before;
+        if rows == 0 {
+            let why = match (
+                pass1.found.skipped.count - skipped_before,
+                pass1.header_seen,
+            ) {
                 (0, true) => " (only a header)".to_string(),
                 (0, false) => String::new(),
                 (n, _) => format!(" ({n} malformed rows skipped)"),
             };
             bail!("{}: no data rows{why}", path.display());
         }
-        file_rows.push(pass1.rows - before);
+        pass1.found.file_rows.push(rows);
     }
-    let Pass1 {
-        rows,
-        labels,
-        fields,
-        interners,
-        multi,
-        skipped,
-        prov,
-        prov_path,
-        ..
-    } = pass1;
+    let Pass1 { found, prov, .. } = pass1;
     let mut prov = prov
         .into_inner()
         .map_err(|e| e.into_error())
         .context("cannot write the temporary id matrix")?;
     prov.flush()?;
     drop(prov);
-    Ok(Provisional {
-        rows,
-        labels,
-        fields,
-        interners,
-        multi,
-        skipped,
-        prov_path,
-        file_rows,
-    })
+    Ok(found)
 }
 
-/// State of the first pass.
+/// State of the first pass: what it has found so far, and its buffers.
 pub(super) struct Pass1 {
-    rows: usize,
-    labels: Vec<u8>,
-    fields: Vec<FieldDef>,
-    interners: Vec<Interner>,
-    /// Per multi-valued field: row offsets and provisional ids.
-    multi: Vec<(Vec<u64>, Vec<u32>)>,
-    skipped: Skipped,
+    found: Provisional,
     prov: BufWriter<File>,
-    prov_path: PathBuf,
     pending: Vec<u32>,
     parse_bufs: Vec<Parsed<'static>>,
     /// Non-blank lines of the current file, and whether its first one was a header.
@@ -150,14 +127,17 @@ impl Pass1 {
         let prov_path = dir.join(".provisional.u32");
         let f = File::create(&prov_path).context("cannot write in the cache folder")?;
         Ok(Pass1 {
-            rows: 0,
-            labels: Vec::new(),
-            fields: Vec::new(),
-            interners: Vec::new(),
-            multi: Vec::new(),
-            skipped: Skipped::default(),
+            found: Provisional {
+                rows: 0,
+                labels: Vec::new(),
+                fields: Vec::new(),
+                interners: Vec::new(),
+                multi: Vec::new(),
+                skipped: Skipped::default(),
+                prov_path,
+                file_rows: Vec::new(),
+            },
             prov: BufWriter::with_capacity(4 << 20, f),
-            prov_path,
             pending: Vec::with_capacity(1 << 16),
             parse_bufs: Vec::new(),
             lines_in_file: 0,
@@ -199,7 +179,7 @@ impl Pass1 {
                 }
             };
             lines = self.chunk(reader, path, &buf[..end], lines, opts)?;
-            progress.set(self.bytes_done, self.rows as u64);
+            progress.set(self.bytes_done, self.found.rows as u64);
             buf.copy_within(end..filled, 0);
             filled -= end;
             if eof {
@@ -265,15 +245,16 @@ impl Pass1 {
                 .into());
             }
             let header = reader.start_file(first).map_err(|m| fail(first_no, m))?;
-            if self.interners.is_empty() {
-                self.fields = reader.fields().to_vec();
-                self.interners = self.fields.iter().map(|_| Interner::new()).collect();
+            if self.found.interners.is_empty() {
+                self.found.fields = reader.fields().to_vec();
+                self.found.interners = self.found.fields.iter().map(|_| Interner::new()).collect();
                 let n_multi = self
+                    .found
                     .fields
                     .iter()
                     .filter(|f| matches!(f.kind, FieldKind::Multi { .. }))
                     .count();
-                self.multi = (0..n_multi).map(|_| (vec![0u64], Vec::new())).collect();
+                self.found.multi = (0..n_multi).map(|_| (vec![0u64], Vec::new())).collect();
             }
             self.header_seen = header;
         }
@@ -281,7 +262,7 @@ impl Pass1 {
             usize::from(self.lines_in_file == 0 && self.header_seen && !lines.is_empty());
         self.lines_in_file += lines.len();
         let reader: &dyn Reader = reader;
-        let n = self.fields.len();
+        let n = self.found.fields.len();
 
         // Parse in parallel: per block of lines, the cells of its good rows, their labels, and
         // the errors of its bad ones, all in line order. The buffers are reused from chunk to
@@ -323,15 +304,16 @@ impl Pass1 {
         }
         let rows: usize = parsed.iter().map(|p| p.labels.len()).sum();
         for p in &parsed {
-            self.labels.extend_from_slice(&p.labels);
+            self.found.labels.extend_from_slice(&p.labels);
         }
 
         // Intern in parallel, one field per task.
         let numeric = opts.numeric;
         let columns: Vec<(Vec<u32>, Vec<u32>)> = self
+            .found
             .interners
             .par_iter_mut()
-            .zip(self.fields.par_iter())
+            .zip(self.found.fields.par_iter())
             .enumerate()
             .map(|(f, (interner, def))| {
                 let mut ids = Vec::with_capacity(rows);
@@ -365,7 +347,7 @@ impl Pass1 {
 
         // Row-major provisional ids for the single-valued fields; ragged arrays for the others.
         let single: Vec<usize> = (0..n)
-            .filter(|&f| !matches!(self.fields[f].kind, FieldKind::Multi { .. }))
+            .filter(|&f| !matches!(self.found.fields[f].kind, FieldKind::Multi { .. }))
             .collect();
         self.pending.reserve(rows * single.len());
         for r in 0..rows {
@@ -375,8 +357,8 @@ impl Pass1 {
         }
         let mut m = 0;
         for (f, (ids, counts)) in columns.into_iter().enumerate() {
-            if matches!(self.fields[f].kind, FieldKind::Multi { .. }) {
-                let (offsets, all) = &mut self.multi[m];
+            if matches!(self.found.fields[f].kind, FieldKind::Multi { .. }) {
+                let (offsets, all) = &mut self.found.multi[m];
                 m += 1;
                 all.extend_from_slice(&ids);
                 for c in counts {
@@ -385,7 +367,7 @@ impl Pass1 {
                 }
             }
         }
-        self.rows += rows;
+        self.found.rows += rows;
         self.parse_bufs
             .extend(parsed.into_iter().map(Parsed::into_static));
         if self.pending.len() >= 1 << 20 {
@@ -398,9 +380,9 @@ impl Pass1 {
         match opts.on_error {
             OnError::Fail => Err(anyhow::Error::new(err)),
             OnError::Skip => {
-                self.skipped.count += 1;
-                if self.skipped.first.len() < LISTED_SKIPS {
-                    self.skipped.first.push(SkippedRow {
+                self.found.skipped.count += 1;
+                if self.found.skipped.first.len() < LISTED_SKIPS {
+                    self.found.skipped.first.push(SkippedRow {
                         file: err.file.display().to_string(),
                         line: err.line,
                         error: err.message,
