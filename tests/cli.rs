@@ -2,22 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::{stderr, stdout};
 
 fn aim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("aim runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::aim_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
 }
 
 /// Every spec in `specs/`, by name (a new one is covered without listing it).

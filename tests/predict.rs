@@ -6,16 +6,11 @@ use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn aim(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aim"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("aim runs")
-}
+mod common;
+use common::stderr;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+fn aim(dir: &Path, args: &[&str]) -> Output {
+    common::aim_in(dir, args)
 }
 
 const COLUMNS: [&str; 7] = ["id", "y", "color", "size", "age", "tags", "user"];

@@ -3,18 +3,13 @@
 //! error.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::stderr;
 
 fn aim(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aim"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("aim runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::aim_in(dir, args)
 }
 
 /// Small planted data with a triple, so that every chart has something to draw, and two seeds
