@@ -420,6 +420,10 @@ pub struct Selection {
     pub rungs: Vec<Rung>,
     /// The index of the chosen one.
     pub chosen: usize,
+    /// The validation AUC a sparser rung could lose against the best (absent in files written
+    /// before it was recorded: 0.0005).
+    #[serde(default)]
+    pub tolerance: Option<f64>,
 }
 
 impl Selection {
@@ -437,11 +441,12 @@ impl Selection {
             .collect();
         match self.rung() {
             Some(r) => format!(
-                "c = auto: threshold {} (c = {:.4}), {} gates open, validation AUC {:.4}; ladder τ:open/AUC {}",
+                "c = auto: threshold {} (c = {:.4}), {} gates open, validation AUC {:.4} (the sparsest within {:.4} of the best); ladder τ:open/AUC {}",
                 r.threshold,
                 r.c,
                 r.open,
                 r.valid_auc,
+                self.tolerance.unwrap_or(crate::stages::prune::TOLERANCE),
                 ladder.join(" ")
             ),
             None => format!("c = auto: no rung chosen; ladder {}", ladder.join(" ")),

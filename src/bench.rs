@@ -235,6 +235,7 @@ pub fn config(o: &BenchOptions) -> ModelConfig {
         orders,
         mlp,
         dim_gates: None,
+        dims_batch_norm: false,
         bn_eps: 1e-5,
         alpha_init: 1.0,
         beta_init: 1.0,

@@ -101,11 +101,24 @@ fn the_default_spec_recovers_the_planted_interactions() {
         .filter(|p| p.function == aim::spec::InteractionFn::Outer)
         .flat_map(|p| name(&p.fields))
         .collect();
+    // Fields in no kept interaction are left whole (the search has no evidence on them); the
+    // noise fields compared are those the search kept in some (wrongly found) interaction.
+    let in_kept: BTreeSet<&String> = arch.interactions.iter().flat_map(|i| &i.fields).collect();
+    for f in (0..syn.fields).map(|i| format!("f{i}")) {
+        if !in_kept.contains(&f) {
+            assert_eq!(
+                dim(&f),
+                spec.model.embedding_dim,
+                "{f} is in no kept interaction"
+            );
+        }
+    }
     let noise: Vec<String> = (0..syn.fields)
         .map(|i| format!("f{i}"))
         .filter(|f| !planted_fields.contains(f) && !outer_fields.contains(f))
+        .filter(|f| in_kept.contains(f))
         .collect();
-    let max_noise = noise.iter().map(|f| dim(f)).max().unwrap();
+    let max_noise = noise.iter().map(|f| dim(f)).max().unwrap_or(0);
     let min_planted = planted_fields.iter().map(|f| dim(f)).min().unwrap();
     assert!(
         max_noise < min_planted,
@@ -258,4 +271,75 @@ fn auto_thresholds_recover_planted_pairs_with_the_defaults() {
     // With the ladder's doublings past 1.6 it keeps exactly the 3 planted pairs here (τ = 3.2);
     // at most twice that leaves room for another CPU's rounding.
     assert!(arch.interactions.iter().filter(|i| i.order == 2).count() <= 2 * planted.len());
+}
+
+/// Issue 10: the dimensions the search keeps follow each field's need. Three planted pairs whose
+/// hidden vectors have rank 1, 3 and 6 (d = 8), two noise fields: every field of a lower-rank
+/// pair keeps fewer dimensions than every field of a higher-rank pair, and the noise fields, in
+/// no kept interaction, are left whole (the search has no evidence on them).
+#[test]
+fn kept_dimensions_order_the_fields_by_their_planted_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rank.aim");
+    std::fs::write(
+        &path,
+        r#"experiment "rank" {
+  seed = 7
+  data {
+    format = synthetic
+    rows = 200_000
+    fields = 8
+    vocab = 40
+    first_order = 0.1
+    planted = [
+      inner(f0, f1, strength = 1.5, rank = 1),
+      inner(f2, f3, strength = 1.5, rank = 3),
+      inner(f4, f5, strength = 1.5, rank = 6),
+    ]
+  }
+  model {
+    base = fm
+    embedding_dim = 8
+    batch_size = 2000
+  }
+  search interactions {
+    functions = [inner]
+  }
+  search embedding_dims {}
+  output = "out/rank.arch.ron"
+}
+"#,
+    )
+    .unwrap();
+    let l = aim::spec::load(&path).unwrap();
+    let spec = l.spec.unwrap();
+    let ranks: Vec<usize> = match &spec.data.source {
+        aim::spec::DataSource::Synthetic(s) => s.planted.iter().map(|p| p.rank.unwrap()).collect(),
+        _ => panic!("synthetic"),
+    };
+    assert_eq!(ranks, [1, 3, 6], "the spec's ranks are read");
+    let arch = pipeline(&spec, &l.source.text);
+    let dim = |f: usize| {
+        arch.fields
+            .iter()
+            .find(|x| x.name == format!("f{f}"))
+            .unwrap()
+            .dim
+    };
+    let dims: Vec<usize> = (0..8).map(dim).collect();
+    eprintln!("kept dimensions per field: {dims:?}");
+    let pairs = [[0, 1], [2, 3], [4, 5]];
+    for w in pairs.windows(2) {
+        let lower = w[0].iter().map(|&f| dims[f]).max().unwrap();
+        let higher = w[1].iter().map(|&f| dims[f]).min().unwrap();
+        assert!(lower < higher, "rank order broken: {dims:?}");
+    }
+    let kept: Vec<&Vec<String>> = arch.interactions.iter().map(|i| &i.fields).collect();
+    assert_eq!(kept.len(), 3, "exactly the planted pairs: {kept:?}");
+    assert_eq!(
+        (dims[6], dims[7]),
+        (8, 8),
+        "noise fields left whole: {dims:?}"
+    );
+    assert!(dims[0] <= 6, "the rank-1 pair is pruned: {dims:?}");
 }

@@ -722,3 +722,20 @@ fn init_std_is_optional_and_positive() {
     let line = text.lines().position(|l| l.contains("init_std")).unwrap() + 1;
     one_error(&text, line, 16, "0 is out of range");
 }
+
+#[test]
+fn planted_rank_out_of_range_or_not_an_integer() {
+    one_error(
+        &with("data", "    planted = [inner(f0, f1, rank = 0)]\n"),
+        5,
+        37,
+        "0 is out of range",
+    );
+    one_error(
+        &with("data", "    planted = [inner(f0, f1, rank = 2.5)]\n"),
+        5,
+        37,
+        "an integer",
+    );
+    assert!(errors(&with("data", "    planted = [inner(f0, f1, rank = 64)]\n")).is_empty());
+}

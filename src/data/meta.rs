@@ -123,4 +123,8 @@ pub struct PlantedTruth {
     pub function: String,
     /// Its weight in the logit (of the standardised term).
     pub strength: f64,
+    /// Length of its hidden vectors: the embedding dimensions it needs (0 in caches written
+    /// before it was recorded).
+    #[serde(default)]
+    pub rank: usize,
 }

@@ -38,6 +38,8 @@ struct Term {
     fields: Vec<usize>,
     function: InteractionFn,
     strength: f64,
+    /// Length of its hidden vectors.
+    rank: usize,
     /// hidden[q][v * rank + k]: position q's field, category v.
     hidden: Vec<Vec<f64>>,
     /// vector_kernel: φ (rank); outer: w_q stacked (positions × rank); scalar_kernel: [s].
@@ -47,7 +49,8 @@ struct Term {
 }
 
 impl Term {
-    fn raw(&self, ids: &[u32], rank: usize) -> f64 {
+    fn raw(&self, ids: &[u32]) -> f64 {
+        let rank = self.rank;
         let h = |q: usize| {
             let v = ids[self.fields[q]] as usize;
             &self.hidden[q][v * rank..(v + 1) * rank]
@@ -105,6 +108,7 @@ impl Generator {
             .planted
             .iter()
             .map(|p| {
+                let r = p.rank.unwrap_or(r);
                 let hidden = p
                     .fields
                     .iter()
@@ -123,6 +127,7 @@ impl Generator {
                     fields: p.fields.clone(),
                     function: p.function,
                     strength: p.strength,
+                    rank: r,
                     hidden,
                     params,
                     mean: 0.0,
@@ -138,7 +143,7 @@ impl Generator {
                 for &f in &t.fields {
                     ids[f] = rng.gen_range(0..v as u32);
                 }
-                let x = t.raw(&ids, r);
+                let x = t.raw(&ids);
                 s += x;
                 s2 += x * x;
             }
@@ -161,7 +166,7 @@ impl Generator {
             logit += self.first_order[f][v as usize];
         }
         for t in &self.terms {
-            logit += t.strength * (t.raw(ids, self.spec.rank) - t.mean) / t.std;
+            logit += t.strength * (t.raw(ids) - t.mean) / t.std;
         }
         1.0 / (1.0 + (-logit).exp())
     }
@@ -193,6 +198,7 @@ impl Generator {
                     fields: p.fields.iter().map(|&f| field_name(f)).collect(),
                     function: p.function.name().to_string(),
                     strength: p.strength,
+                    rank: p.rank.unwrap_or(self.spec.rank),
                 })
                 .collect(),
             noise_fields: (0..self.spec.fields)

@@ -48,7 +48,11 @@ impl Model {
                     Gate::new(
                         &dev,
                         "beta",
-                        GateKind::BatchNorm,
+                        if cfg.dims_batch_norm {
+                            GateKind::BatchNorm
+                        } else {
+                            GateKind::Scale
+                        },
                         (cfg.fields.len(), d),
                         cfg.beta_init,
                         cfg.bn_eps,

@@ -79,6 +79,10 @@ pub struct ModelConfig {
     pub mlp: Option<MlpConfig>,
     /// Dimension gates β per (field, position), batch-normed, and who updates them.
     pub dim_gates: Option<Update>,
+    /// Whether the dimension gates batch-normalise each (field, position) first (otherwise they
+    /// scale the embeddings as they are).
+    #[serde(default)]
+    pub dims_batch_norm: bool,
     /// Batch-norm ε of the gates.
     pub bn_eps: f64,
     /// Initial α.
@@ -286,6 +290,7 @@ impl ModelConfig {
             orders,
             mlp,
             dim_gates: None,
+            dims_batch_norm: false,
             bn_eps: 1e-5,
             alpha_init: 1.0,
             beta_init: 1.0,

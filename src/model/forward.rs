@@ -48,6 +48,13 @@ impl Model {
                 .into_iter()
                 .zip(self.dim_gates.iter_mut())
                 .map(|(e, g)| {
+                    if g.running.is_none() {
+                        let b = beta.as_ref().expect("β").retaped::<T>();
+                        let e = e.reshape_like(&(n, batch, d));
+                        let shape = *e.shape();
+                        return (e * b.broadcast_like::<_, Axis<1>>(&shape))
+                            .reshape_like(&(n, batch * d));
+                    }
                     crate::nn::gate::gated_batch_norm(
                         e.reshape_like(&(n, batch, d)),
                         beta.as_ref().map(|b| b.retaped::<T>()),

@@ -47,6 +47,7 @@ fn predict_matches_the_plain_forward() {
                 dropout: 0.0,
             }),
             dim_gates: None,
+            dims_batch_norm: false,
             bn_eps: 1e-5,
             alpha_init: 1.0,
             beta_init: 1.0,

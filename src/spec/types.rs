@@ -182,6 +182,10 @@ pub struct Planted {
     pub function: InteractionFn,
     /// Its weight in the logit.
     pub strength: f64,
+    /// Length of its hidden vectors, when it differs from the data's `rank`: the number of
+    /// embedding dimensions the term needs, which the dimension search should find.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<usize>,
 }
 
 /// An interaction function.
@@ -392,7 +396,11 @@ pub struct DimSearch {
     pub epochs: usize,
     /// Initial value of every gate β.
     pub beta_init: f64,
-    /// Batch-norm ε on gated embeddings.
+    /// Batch-normalise each (field, position) before its gate (`batch_norm = true`); off by
+    /// default, see [`crate::spec::check::DIMS_BATCH_NORM`].
+    #[serde(default)]
+    pub batch_norm: bool,
+    /// Batch-norm ε on gated embeddings (with `batch_norm`).
     pub bn_eps: f64,
     /// What happens to α.
     pub alpha: AlphaDuringEds,

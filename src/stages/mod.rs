@@ -170,6 +170,16 @@ impl Finished {
     }
 }
 
+/// The key of a spec's finished stages: its text, the checked spec with every default filled in
+/// (a finished stage of an aim whose defaults differed is not reused) and the data's key.
+pub fn finished_key(spec: &crate::spec::Spec, spec_text: &str, ds: &Dataset) -> String {
+    crate::data::hash::Fnv::default()
+        .str(spec_text)
+        .str(&format!("{spec:?}"))
+        .str(&ds.meta.key)
+        .hex()
+}
+
 /// What a run of the stages found.
 pub struct Found {
     /// The architecture (written by the caller).
@@ -206,10 +216,7 @@ pub fn pipeline(
         }
     });
     let base_function_wise = base_params + (tables - 1) * base_table;
-    let key = crate::data::hash::Fnv::default()
-        .str(spec_text)
-        .str(&ds.meta.key)
-        .hex();
+    let key = finished_key(spec, spec_text, &ds);
     let finished_path = Finished::path(spec);
     let mut finished = Finished::load(&finished_path, &key);
     // By default every finished stage is reused: only the re-train (never saved) runs again.

@@ -46,6 +46,7 @@ pub fn config(
             dropout: model.dropout,
         }),
         dim_gates: None,
+        dims_batch_norm: false,
         bn_eps: search.map_or(1e-10, |s| s.bn_eps),
         alpha_init: 1.0,
         beta_init: 1.0,

@@ -55,10 +55,11 @@ pub fn run(
         orders: kept_orders(interactions, alpha_update),
         mlp: None,
         dim_gates: Some(Update::Grda),
+        dims_batch_norm: dims.batch_norm,
         bn_eps: dims.bn_eps,
         alpha_init: 1.0,
         beta_init: dims.beta_init as f32,
-        init: crate::nn::embedding::Init::Xavier,
+        init: crate::model::search_init(model),
     };
     let steps = dims.epochs as u64 * ds.splits[0].rows().div_ceil(model.batch_size) as u64;
     let opts = TrainOptions {
@@ -71,34 +72,54 @@ pub fn run(
         calibrate: false,
     };
     let name = "search embedding_dims".to_string();
-    let ((m, report), threshold) = super::prune::search(dims.optimizer, steps, |grda, rung| {
-        let mut opt = Optimizers::new(dims.weights.lr, dims.weights.l2);
-        opt.grda_config.insert("beta".into(), grda);
-        let (m, report) = train(
-            cfg.clone(),
-            seed ^ 0xd1d1,
-            ds,
-            &mut opt,
-            &opts,
-            &format!("{name}{rung}"),
-            ctx,
-            |m| set_alphas(m, interactions),
-        )?;
-        let open = m.dim_gates[0]
-            .param
-            .as_ref()
-            .map_or(0, |p| p.values().iter().filter(|b| **b != 0.0).count());
-        Ok(super::prune::Run {
-            valid_auc: report.valid_auc,
-            model: (m, report),
-            open,
-        })
-    })?;
+    let valid = &ds.meta.splits[1];
+    let tolerance = super::prune::Tolerance::StandardError {
+        positives: valid.positives,
+        negatives: valid.rows - valid.positives,
+    };
+    let ((m, report), threshold) =
+        super::prune::search(dims.optimizer, steps, tolerance, |grda, rung| {
+            let mut opt = Optimizers::new(dims.weights.lr, dims.weights.l2);
+            opt.grda_config.insert("beta".into(), grda);
+            let (m, report) = train(
+                cfg.clone(),
+                seed ^ 0xd1d1,
+                ds,
+                &mut opt,
+                &opts,
+                &format!("{name}{rung}"),
+                ctx,
+                |m| set_alphas(m, interactions),
+            )?;
+            let open = m.dim_gates[0]
+                .param
+                .as_ref()
+                .map_or(0, |p| p.values().iter().filter(|b| **b != 0.0).count());
+            Ok(super::prune::Run {
+                valid_auc: report.valid_auc,
+                model: (m, report),
+                open,
+            })
+        })?;
     let beta = m.dim_gates[0].param.as_ref().expect("β").values();
     let betas: Vec<Vec<f32>> = beta.chunks(d).map(<[f32]>::to_vec).collect();
+    // A field in no kept interaction gets no gradient on its β, so whether GRDA's threshold
+    // closes its gates says nothing about it (τ above β's start closed all, below it none): the
+    // search has no evidence there, and the field keeps every position for the re-train's MLP.
+    let in_kept: std::collections::BTreeSet<usize> = interactions
+        .iter()
+        .flat_map(|r| r.kept.iter().flat_map(|k| k.fields.iter().copied()))
+        .collect();
     let positions = betas
         .iter()
-        .map(|b| (0..d).filter(|&k| b[k] != 0.0).collect())
+        .enumerate()
+        .map(|(f, b)| {
+            if in_kept.contains(&f) {
+                (0..d).filter(|&k| b[k] != 0.0).collect()
+            } else {
+                (0..d).collect()
+            }
+        })
         .collect();
     Ok(DimsResult {
         positions,

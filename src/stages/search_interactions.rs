@@ -158,6 +158,7 @@ pub fn run(
             orders,
             mlp: None,
             dim_gates: None,
+            dims_batch_norm: false,
             bn_eps: search.bn_eps,
             alpha_init: search.alpha_init as f32,
             beta_init: 1.0,
@@ -179,35 +180,40 @@ pub fn run(
             calibrate: false,
         };
         let prev = results.clone();
-        let ((m, report), threshold) = super::prune::search(o.optimizer, steps, |grda, rung| {
-            let mut opt = Optimizers::new(o.weights.lr, o.weights.l2);
-            for g in &gates {
-                opt.grda_config.insert(g.clone(), grda);
-            }
-            let (m, report) = train(
-                cfg.clone(),
-                seed ^ ((o.order as u64) << 8),
-                ds,
-                &mut opt,
-                &opts,
-                &format!("{name}{rung}"),
-                ctx,
-                |m| set_alphas(m, &prev),
-            )?;
-            let open = m
-                .orders
-                .iter()
-                .filter(|b| b.order == o.order)
-                .flat_map(|b| b.blocks.iter())
-                .filter_map(|b| b.gate.param.as_ref())
-                .map(|p| p.values().iter().filter(|a| **a != 0.0).count())
-                .sum();
-            Ok(super::prune::Run {
-                valid_auc: report.valid_auc,
-                model: (m, report),
-                open,
-            })
-        })?;
+        let ((m, report), threshold) = super::prune::search(
+            o.optimizer,
+            steps,
+            super::prune::Tolerance::Auc(super::prune::TOLERANCE),
+            |grda, rung| {
+                let mut opt = Optimizers::new(o.weights.lr, o.weights.l2);
+                for g in &gates {
+                    opt.grda_config.insert(g.clone(), grda);
+                }
+                let (m, report) = train(
+                    cfg.clone(),
+                    seed ^ ((o.order as u64) << 8),
+                    ds,
+                    &mut opt,
+                    &opts,
+                    &format!("{name}{rung}"),
+                    ctx,
+                    |m| set_alphas(m, &prev),
+                )?;
+                let open = m
+                    .orders
+                    .iter()
+                    .filter(|b| b.order == o.order)
+                    .flat_map(|b| b.blocks.iter())
+                    .filter_map(|b| b.gate.param.as_ref())
+                    .map(|p| p.values().iter().filter(|a| **a != 0.0).count())
+                    .sum();
+                Ok(super::prune::Run {
+                    valid_auc: report.valid_auc,
+                    model: (m, report),
+                    open,
+                })
+            },
+        )?;
         // Read the gates of this order: a tuple is kept when any of its functions' α is non-zero.
         let mut kept: Vec<Kept> = Vec::new();
         let order = m

@@ -46,10 +46,7 @@ pub fn retrain_seeds(
         .retrain
         .as_ref()
         .context("`--seeds` repeats the re-train: the spec needs a `retrain` block")?;
-    let key = crate::data::hash::Fnv::default()
-        .str(spec_text)
-        .str(&ds.meta.key)
-        .hex();
+    let key = super::finished_key(spec, spec_text, &ds);
     let finished = Finished::load(&Finished::path(spec), &key);
     let interactions = finished
         .interactions

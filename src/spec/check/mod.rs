@@ -23,7 +23,7 @@ use search::*;
 use synthetic::*;
 
 pub use data::known_field_count;
-pub use search::{GRDA_DIMS, GRDA_INTERACTIONS, SEARCH_EPOCHS};
+pub use search::{DIMS_BATCH_NORM, GRDA_DIMS, GRDA_INTERACTIONS, SEARCH_EPOCHS};
 
 /// Checks a parsed spec. Relative paths resolve against `spec_dir`. Returns the spec when there
 /// is no error, and all diagnostics (warnings too) either way.

@@ -65,6 +65,7 @@ pub(super) fn plant(sink: &mut Sink, v: &Value, fields: usize) -> Option<Planted
     let function = InteractionFn::from_name(function).expect("checked against FUNCTIONS");
     let mut idx = Vec::new();
     let mut strength = 1.0;
+    let mut rank = None;
     let mut ok = true;
     for a in &c.args {
         match &a.name {
@@ -72,11 +73,15 @@ pub(super) fn plant(sink: &mut Sink, v: &Value, fields: usize) -> Option<Planted
                 Some(s) => strength = s,
                 None => ok = false,
             },
+            Some(n) if n.name == "rank" => match sink.ok(int_in(&a.value, 1, 64)) {
+                Some(r) => rank = Some(r as usize),
+                None => ok = false,
+            },
             Some(n) => {
                 sink.push(Diagnostic::error(
                     n.span,
                     format!("unknown argument `{}`", n.name),
-                    "expected fields like `f0`, then `strength = …`",
+                    "expected fields like `f0`, then `strength = …` or `rank = …`",
                 ));
                 ok = false;
             }
@@ -139,5 +144,6 @@ pub(super) fn plant(sink: &mut Sink, v: &Value, fields: usize) -> Option<Planted
         fields,
         function,
         strength,
+        rank,
     })
 }
