@@ -61,14 +61,20 @@ impl Schedule {
         if self.auto {
             use crate::stages::prune::{EXTRA_RUNGS, LADDER, TOLERANCE};
             let ladder: Vec<String> = LADDER.iter().map(|t| t.to_string()).collect();
+            // The dimension ladder's tolerance is one standard error of the validation AUC
+            // (stages::prune::Tolerance), known only once the best rung is.
+            let within = if gate == "β" {
+                format!("one standard error (Hanley–McNeil, at least {TOLERANCE})")
+            } else {
+                TOLERANCE.to_string()
+            };
             format!(
                 "GRDA threshold: c = auto: one search per final threshold l1(T) in [{}] (c solved \
                  for T; up to {EXTRA_RUNGS} doublings more while the sparsest is the best), \
-                 keeping the sparsest whose search model is within {} validation AUC of the best \
-                 (a gated term is batch-normed, so τ is its logit std on any dataset; {gate} init \
-                 {})",
+                 keeping the sparsest whose search model is within {within} validation AUC of \
+                 the best (a gated term is batch-normed, so τ is its logit std on any dataset; \
+                 {gate} init {})",
                 ladder.join(", "),
-                TOLERANCE,
                 self.init
             )
         } else {
