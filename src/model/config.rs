@@ -162,10 +162,20 @@ impl ModelConfig {
                 })
                 .collect()
         };
-        let group = |groups: usize, width: usize, keep: Vec<Vec<usize>>| Group {
-            groups,
-            width,
-            keep: keep.iter().any(|k| k.len() < width).then_some(keep),
+        let group = |groups: usize, width: usize, mut keep: Vec<Vec<usize>>| {
+            // A group with no position left would need an empty weight, which dfdx cannot
+            // read back (`as_vec` of zero elements panics): it reads one always-zero position
+            // instead, whose weights get no gradient and change nothing.
+            if keep.iter().all(Vec::is_empty) {
+                if let Some(k) = keep.first_mut() {
+                    k.push(0);
+                }
+            }
+            Group {
+                groups,
+                width,
+                keep: keep.iter().any(|k| k.len() < width).then_some(keep),
+            }
         };
         let singles: Vec<Vec<usize>> = (0..n).map(|f| vec![f]).collect();
         let embeddings = || group(n, d, keep_of(&singles));

@@ -109,6 +109,11 @@ impl Param {
 
     /// The values on the host.
     pub fn values(&self) -> Vec<f32> {
+        // dfdx's `as_vec` indexes the first element even of an empty tensor (a kernel or weight
+        // over positions the dimension search pruned away entirely).
+        if self.is_empty() {
+            return Vec::new();
+        }
         self.t.as_vec()
     }
 

@@ -75,13 +75,17 @@ fn best_auc(rungs: &[Rung]) -> f64 {
         .fold(f64::NEG_INFINITY, f64::max)
 }
 
-/// The sparsest rung (the last: rungs go dense to sparse) within `tolerance` of the best.
+/// The sparsest rung (the last: rungs go dense to sparse) within `tolerance` of the best. Under
+/// the standard-error rule a rung with no gate open is never chosen: where the search model
+/// learned next to nothing (an under-trained search on small data: every rung near AUC 0.5, one
+/// standard error 0.012) every rung is "within" it, and that would prune every dimension.
 pub fn choose(rungs: &[Rung], tolerance: Tolerance) -> usize {
     let best = best_auc(rungs);
     let tol = tolerance.at(best);
+    let any_open = matches!(tolerance, Tolerance::Auc(_));
     rungs
         .iter()
-        .rposition(|r| r.valid_auc >= best - tol)
+        .rposition(|r| r.valid_auc >= best - tol && (any_open || r.open > 0))
         .unwrap_or(0)
 }
 
@@ -125,8 +129,11 @@ pub fn search<M>(
         // earlier rung loses to this one whenever its AUC is no higher, and can never be chosen
         // once it is more than the tolerance below the best.
         let tol = tolerance.at(best);
+        // A rung [`choose`] may not take (no gate open, under the standard-error rule) does not
+        // displace an earlier one.
+        let eligible = matches!(tolerance, Tolerance::Auc(_)) || run.open > 0;
         for (r, m) in rungs.iter().zip(runs.iter_mut()) {
-            if r.valid_auc <= auc || r.valid_auc < best - tol {
+            if (eligible && r.valid_auc <= auc) || r.valid_auc < best - tol {
                 *m = None;
             }
         }
@@ -222,8 +229,15 @@ mod tests {
             rung(0.1, 0.9090),
             rung(0.2, 0.905),
             rung(0.4, 0.850),
-        ];
+        ]
+        .map(|r| Rung { open: 3, ..r });
         assert_eq!(choose(&r, se), 2);
+        // A rung with every gate closed is not chosen under it, however close its AUC.
+        let mut r = [rung(0.05, 0.545), rung(0.8, 0.543), rung(1.6, 0.5448)];
+        r[0].open = 24;
+        r[1].open = 4;
+        assert_eq!(choose(&r, se), 1);
+        assert_eq!(choose(&r, Tolerance::Auc(TOLERANCE)), 2);
         // Never below the fixed tolerance, however many rows.
         let huge = Tolerance::StandardError {
             positives: 1 << 40,
@@ -277,6 +291,27 @@ mod tests {
             let rungs: Vec<Rung> = aucs.iter().map(|&a| rung(0.0, a)).collect();
             assert_eq!(sel.chosen, choose(&rungs, Tolerance::Auc(TOLERANCE)));
         }
+        // Under the standard-error rule a last rung with every gate closed neither is chosen nor
+        // displaces the sparsest open one (tests/report.rs's under-trained search).
+        let (aucs, opens) = (
+            [0.5449, 0.5443, 0.5432, 0.5417, 0.5429, 0.5448],
+            [24, 24, 24, 23, 4, 0],
+        );
+        let mut k = 0;
+        let se = Tolerance::StandardError {
+            positives: 1_000,
+            negatives: 1_400,
+        };
+        let (m, sel) = search(g, 100, se, |_, _| {
+            k += 1;
+            Ok(Run {
+                model: k - 1,
+                valid_auc: aucs[k - 1],
+                open: opens[k - 1],
+            })
+        })
+        .unwrap();
+        assert_eq!((m, sel.unwrap().chosen), (4, 4));
         // AUC rising with τ: the ladder doubles past 1.6 while the sparsest rung is the best,
         // at most EXTRA_RUNGS times; falling after 3.2: it stops there and keeps 3.2.
         for (peak, want) in [
