@@ -33,24 +33,14 @@ enum Data {
     U32(Vec<u32>),
 }
 
-/// The key of an `aim train` run: the spec's text and the data's cache key. A checkpoint is
-/// resumed only by the run it was written for.
-pub fn train_key(spec_text: &str, data_key: &str) -> String {
-    crate::data::hash::Fnv::default()
-        .str("train")
-        .str(spec_text)
-        .str(data_key)
-        .hex()
+/// The key of an `aim train` run (see [`crate::io::run_key`]).
+pub fn train_key(spec: &crate::spec::Spec, spec_text: &str, data_key: &str) -> String {
+    crate::io::run_key("train", spec, spec_text, data_key)
 }
 
 /// Where `aim train` keeps its checkpoint: beside the spec's output.
 pub fn train_path(spec: &crate::spec::Spec) -> std::path::PathBuf {
-    let dir = spec
-        .output
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    dir.join(format!("{}.train.ckpt", spec.name))
+    spec.beside_output("train.ckpt")
 }
 
 /// Writes a checkpoint of `model`, `opt` and `state` for the run identified by `key`.
@@ -117,7 +107,7 @@ pub fn save(
     let mut info = HashMap::new();
     info.insert("aim".to_string(), serde_json::to_string(&meta)?);
     let bytes = safetensors::serialize(views, &Some(info))?;
-    crate::data::cache::write_atomically(path, &bytes)
+    crate::io::write_atomically(path, &bytes)
 }
 
 fn f32s(st: &SafeTensors<'_>, name: &str) -> Result<Vec<f32>> {

@@ -339,7 +339,7 @@ fn train_resumes_from_the_checkpoint_of_an_interrupted_run() {
     // `aim train` checkpoints as the stage named after its base model.
     let key = format!(
         "{}/deepfm",
-        aim::checkpoint::train_key(&l.source.text, &ds.meta.key)
+        aim::checkpoint::train_key(&spec, &l.source.text, &ds.meta.key)
     );
     let ckpt = aim::checkpoint::train_path(&spec);
     let o = aim::train::TrainOptions::for_model(&spec.model, spec.seed);

@@ -848,10 +848,10 @@ fn written_files_follow_the_umask_and_keep_their_mode() {
     let plain = dir.path().join("plain");
     std::fs::File::create(&plain).unwrap();
     let ours = dir.path().join("ours.ron");
-    aim::data::cache::write_atomically(&ours, b"x").unwrap();
+    aim::io::write_atomically(&ours, b"x").unwrap();
     assert_eq!(mode(&ours), mode(&plain), "{:o}", mode(&ours));
     std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o640)).unwrap();
-    aim::data::cache::write_atomically(&ours, b"y").unwrap();
+    aim::io::write_atomically(&ours, b"y").unwrap();
     assert_eq!(mode(&ours), 0o640);
     assert_eq!(std::fs::read(&ours).unwrap(), b"y");
     // The cache folder, as `mkdir` makes one.

@@ -29,7 +29,7 @@ fn fixture() -> &'static Fixture {
         let spec = l.spec.unwrap();
         let found = aim::stages::pipeline(&spec, text, None, &Progress::hidden(), &mut |_, _| {})
             .unwrap();
-        aim::data::cache::write_ron(&spec.output, &found.arch).unwrap();
+        aim::io::write_ron(&spec.output, &found.arch).unwrap();
         let (model_file, _) = aim::saved::save_beside_output(
             &spec,
             &found.data,

@@ -42,7 +42,7 @@ pub fn run(path: &Path, check: bool, write: bool) -> super::Result {
         }
     } else if write {
         if text != source.text {
-            crate::data::cache::write_atomically(path, text.as_bytes())?;
+            crate::io::write_atomically(path, text.as_bytes())?;
             eprintln!("formatted {}", path.display());
         }
     } else {

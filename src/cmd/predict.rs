@@ -38,7 +38,7 @@ pub fn run(
     let progress = crate::data::progress::Progress::new(quiet);
     let outcome = match output {
         Some(path) => {
-            let tmp = crate::data::cache::temp_beside(path)?;
+            let tmp = crate::io::temp_beside(path)?;
             let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp);
             let outcome = crate::predict::predict(&mut saved, data, keep, &mut w, &progress)?;
             let tmp = w

@@ -35,7 +35,7 @@ pub fn run(arch: &Path, output: Option<&Path>) -> super::Result {
     }
     let found = crate::arch::Architecture::load(arch)?;
     let page = crate::report::page(&found, &arch.display().to_string());
-    crate::data::cache::write_atomically(&out, page.as_bytes())?;
+    crate::io::write_atomically(&out, page.as_bytes())?;
     eprintln!("wrote {}", out.display());
     Ok(())
 }

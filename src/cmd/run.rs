@@ -65,7 +65,7 @@ pub fn run(
     // The model first: the architecture names it by its content hash.
     let saved = match &found.model {
         Some(m) => {
-            let file = format!("{}.model.safetensors", spec.name);
+            let file = format!("{}.model.safetensors", spec.output_stem());
             let test = arch
                 .metrics
                 .retrain
@@ -80,7 +80,7 @@ pub fn run(
         }
         None => None,
     };
-    crate::data::cache::write_ron(&spec.output, &arch)?;
+    crate::io::write_ron(&spec.output, &arch)?;
     println!("{}", arch.show(10));
     match saved {
         Some(p) => println!("wrote {} and {}", spec.output.display(), p.display()),

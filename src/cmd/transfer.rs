@@ -61,7 +61,11 @@ pub fn run(arch_path: &Path, spec_path: &Path, base: BaseModel, quiet: bool) -> 
         &ds,
         &model,
         "aim transfer",
-        &format!("{}.transfer-{}.safetensors", spec.name, base.name()),
+        &format!(
+            "{}.transfer-{}.safetensors",
+            spec.output_stem(),
+            base.name()
+        ),
         Some(crate::data::meta::SplitMetrics {
             auc: r.test_auc,
             logloss: r.test_logloss,

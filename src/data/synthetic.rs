@@ -247,7 +247,7 @@ pub fn generate(spec: &SyntheticSpec, split: [f64; 3], seed: u64, out: &Building
         });
     }
     let truth = g.truth();
-    super::cache::write_ron(&dir.join("truth.ron"), &truth)?;
+    crate::io::write_ron(&dir.join("truth.ron"), &truth)?;
     let vocab: Vec<(String, Vec<String>)> = (0..n)
         .map(|f| {
             (
@@ -258,7 +258,7 @@ pub fn generate(spec: &SyntheticSpec, split: [f64; 3], seed: u64, out: &Building
             )
         })
         .collect();
-    super::cache::write_ron(&dir.join("vocab.ron"), &vocab)?;
+    crate::io::write_ron(&dir.join("vocab.ron"), &vocab)?;
     Ok(Meta {
         version: FORMAT_VERSION,
         key: String::new(),

@@ -102,8 +102,8 @@ impl Model {
     }
 
     /// Every batch norm's running statistics, in a fixed order.
-    pub fn running(&self) -> Vec<&crate::nn::gate::Running> {
-        let mut out: Vec<&crate::nn::gate::Running> = self
+    pub fn running(&self) -> Vec<&crate::nn::batch_norm::Running> {
+        let mut out: Vec<&crate::nn::batch_norm::Running> = self
             .dim_gates
             .iter()
             .filter_map(|g| g.running.as_ref())
@@ -146,8 +146,8 @@ impl Model {
     }
 
     /// Every batch norm's running statistics, mutable, in the order of [`Model::running`].
-    pub fn running_mut(&mut self) -> Vec<&mut crate::nn::gate::Running> {
-        let mut out: Vec<&mut crate::nn::gate::Running> = self
+    pub fn running_mut(&mut self) -> Vec<&mut crate::nn::batch_norm::Running> {
+        let mut out: Vec<&mut crate::nn::batch_norm::Running> = self
             .dim_gates
             .iter_mut()
             .filter_map(|g| g.running.as_mut())

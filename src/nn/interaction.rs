@@ -11,7 +11,7 @@
 //! re-trained model's MLP reads.
 
 use super::{normal, xavier, Backend, Idx, Param, Update, T2, T3};
-use crate::spec::InteractionFn;
+use crate::nn::function::InteractionFn;
 use dfdx::prelude::*;
 
 /// One interaction function over the tuples of one order.

@@ -1,7 +1,9 @@
 //! Layers, one per file, as compositions of dfdx ops with runtime shapes. Embedding tables live
 //! outside the graph (`embedding`); everything else is a [`Param`] in the graph.
 
+pub mod batch_norm;
 pub mod embedding;
+pub mod function;
 pub mod gate;
 pub mod interaction;
 #[cfg(not(feature = "cuda"))]

@@ -12,6 +12,7 @@ pub mod parse;
 mod suggest;
 pub mod table;
 pub mod types;
+pub mod value;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, Source};
 pub use suggest::did_you_mean as suggest_name;

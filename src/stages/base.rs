@@ -23,7 +23,7 @@ pub fn run(
     if fresh {
         let _ = std::fs::remove_file(&ckpt);
     }
-    let key = crate::checkpoint::train_key(spec_text, &ds.meta.key);
+    let key = crate::checkpoint::train_key(spec, spec_text, &ds.meta.key);
     let mut ctx = Ctx {
         on_epoch,
         progress,
@@ -66,7 +66,7 @@ pub fn write(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let stem = format!("{}.train", spec.name);
+    let stem = format!("{}.train", spec.output_stem());
     let metrics = serde_json::json!({
         "spec": spec.name,
         "base": spec.model.base.name(),
@@ -84,11 +84,8 @@ pub fn write(
         "epochs": report.epochs,
     });
     let json = dir.join(format!("{stem}.metrics.json"));
-    crate::data::cache::write_atomically(
-        &json,
-        serde_json::to_string_pretty(&metrics)?.as_bytes(),
-    )?;
-    crate::data::cache::write_ron(&dir.join(format!("{stem}.metrics.ron")), report)?;
+    crate::io::write_atomically(&json, serde_json::to_string_pretty(&metrics)?.as_bytes())?;
+    crate::io::write_ron(&dir.join(format!("{stem}.metrics.ron")), report)?;
     let test = crate::data::meta::SplitMetrics {
         auc: report.test_auc,
         logloss: report.test_logloss,

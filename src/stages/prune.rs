@@ -14,7 +14,7 @@
 //! term's contribution to the logit: the same τ means the same thing on every dataset, which a
 //! c does not.
 
-pub use crate::arch::{Rung, Selection};
+pub use crate::arch::{Rung, Selection, TOLERANCE};
 use crate::spec::Grda;
 use anyhow::Result;
 
@@ -26,9 +26,6 @@ pub const LADDER: [f64; 6] = [0.05, 0.1, 0.2, 0.4, 0.8, 1.6];
 /// still has open gates: on Adult and the synthetic data τ = 1.6 was the best, not only the
 /// sparsest within tolerance, so the ladder stopped short.
 pub const EXTRA_RUNGS: usize = 3;
-
-/// Validation AUC a sparser rung may lose against the best rung.
-pub const TOLERANCE: f64 = 0.0005;
 
 /// How much validation AUC a sparser rung may lose against the best.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -154,7 +154,7 @@ pub fn ingest(
             )
         })
         .collect();
-    super::cache::write_ron(&dir.join("vocab.ron"), &vocab_names)?;
+    crate::io::write_ron(&dir.join("vocab.ron"), &vocab_names)?;
     let mut col = 0;
     let field_meta = fields
         .iter()

@@ -1,7 +1,7 @@
 //! Batch norm without affine, times a gate, optionally summed: α and β gates, the MLP's norm.
 
 use super::{add_into, ranges, Shared, CHUNK};
-use crate::nn::gate::Running;
+use crate::nn::batch_norm::Running;
 use crate::nn::{Backend, T1, T2, T3};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -15,7 +15,7 @@ enum BnOut {
 }
 
 /// Batch norm without affine over axis 1 of `x` `(groups, batch, width)`, times the gate
-/// `(groups, width)` when given: what [`super::gate::batch_norm`] followed by a gate computes.
+/// `(groups, width)` when given: what [`crate::nn::batch_norm::batch_norm`] followed by a gate computes.
 pub fn gated_bn<T: Tape<f32, Backend> + Merge<T>>(
     x: T3<T>,
     gate: Option<T2<T>>,
@@ -224,7 +224,7 @@ fn bn<T: Tape<f32, Backend> + Merge<T>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::gate::batch_norm;
+    use crate::nn::batch_norm::batch_norm;
     use crate::nn::kernels::test_util::{close, rand_vec};
     use crate::nn::{Grads, Tp};
     use rand::{Rng, SeedableRng};

@@ -14,13 +14,7 @@ pub fn higher_order_bars(arch: &Architecture, top: usize) -> (String, usize) {
     let total = kept.len();
     kept.truncate(top);
     let labels: Vec<String> = kept.iter().map(|(i, _, _)| i.fields.join(" × ")).collect();
-    let label_chars = labels
-        .iter()
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(40);
-    let margin = text_width(label_chars, 11.0) + 12.0;
+    let margin = text_width(label_chars(labels.iter().map(String::as_str), 0, 40), 11.0) + 12.0;
     let (bar_w, row) = (360.0, 18.0);
     let height = 50.0 + row * kept.len().max(1) as f64 + 30.0;
     let mut svg = Svg::new(margin + bar_w + 160.0, height, "higher-order interactions");

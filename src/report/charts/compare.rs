@@ -54,12 +54,8 @@ pub fn compare(arch: &Architecture) -> String {
             colour: "#1f77b4",
         });
     }
-    let label_chars = entries
-        .iter()
-        .map(|e| e.label.chars().count())
-        .max()
-        .unwrap_or(1);
-    let margin = text_width(label_chars, 11.0) + 12.0;
+    let longest = label_chars(entries.iter().map(|e| e.label.as_str()), 1, usize::MAX);
+    let margin = text_width(longest, 11.0) + 12.0;
     let (pw, row, top, gap) = (260.0, 22.0, 40.0, 90.0);
     let height = top + row * entries.len() as f64 + 50.0;
     let mut svg = Svg::new(

@@ -5,13 +5,7 @@ use super::*;
 /// Per field: the kept embedding dimensions out of d, beside the vocabulary on a log scale.
 pub fn dims_per_field(arch: &Architecture) -> String {
     let names: Vec<&str> = arch.fields.iter().map(|f| f.name.as_str()).collect();
-    let label_chars = names
-        .iter()
-        .map(|n| n.chars().count())
-        .max()
-        .unwrap_or(1)
-        .min(24);
-    let margin = text_width(label_chars, 11.0) + 12.0;
+    let margin = text_width(label_chars(names.iter().copied(), 1, 24), 11.0) + 12.0;
     let (dim_w, vocab_w, gap, row) = (240.0, 240.0, 70.0, 18.0);
     let d = arch.embedding_dim.max(1) as f64;
     let max_vocab = arch

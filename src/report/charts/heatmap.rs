@@ -22,14 +22,8 @@ pub fn order2_heatmap(arch: &Architecture) -> String {
         .filter_map(|i| strongest(i).map(|s| s.1))
         .fold(0.0f64, f64::max);
     let size = (560.0 / nf.max(1) as f64).clamp(10.0, 36.0);
-    let label_chars = names
-        .iter()
-        .map(|n| n.chars().count())
-        .max()
-        .unwrap_or(1)
-        .min(18);
     let font = (size * 0.6).clamp(8.0, 12.0);
-    let margin = text_width(label_chars, font) + 10.0;
+    let margin = text_width(label_chars(names.iter().copied(), 1, 18), font) + 10.0;
     let grid = size * nf as f64;
     let (width, height) = (margin + grid + 20.0, margin + grid + 40.0);
     let mut svg = Svg::new(width.max(420.0), height, "order-2 gate heat map");

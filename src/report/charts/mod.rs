@@ -77,3 +77,14 @@ fn legend(svg: &mut Svg, x: f64, y: f64, functions: &[String]) {
 fn text_width(chars: usize, size: f64) -> f64 {
     chars as f64 * size * 0.6
 }
+
+/// The longest label's length in characters, capped at `cap` (a long field name is cut off
+/// rather than pushing the plot off the page); `empty` when there are no labels.
+fn label_chars<'a>(labels: impl IntoIterator<Item = &'a str>, empty: usize, cap: usize) -> usize {
+    labels
+        .into_iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(empty)
+        .min(cap)
+}

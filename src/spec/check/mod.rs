@@ -3,8 +3,9 @@
 
 use super::ast::*;
 use super::diagnostic::{Diagnostic, Diagnostics};
-use super::table::{choice, expected, int_in, named_args, num_in, Range, Sink, Table};
+use super::table::{named_args, Sink, Table};
 use super::types::*;
+use super::value::{choice, expected, int_in, num_in, Range};
 use std::collections::BTreeMap;
 use std::path::Path;
 

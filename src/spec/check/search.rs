@@ -42,7 +42,29 @@ pub(super) const SEARCH_KEYS: &[&str] = &[
     "epochs",
     "alpha_init",
     "bn_eps",
+    "reason",
 ];
+
+/// Asks for a `reason` where a block sets GRDA's `c` by hand: the default `c = auto` chooses the
+/// threshold on validation data, so a hand-set one is a per-dataset number whose why `aim check`
+/// must be able to show. `set` holds each `optimizer` key's value span and what it gave.
+fn want_reason(sink: &mut Sink, what: &str, set: &[(Span, Grda)], reason: &Option<String>) {
+    if reason.is_some() {
+        return;
+    }
+    if let Some((span, _)) = set.iter().find(|(_, g)| !g.auto) {
+        sink.push(
+            Diagnostic::warning(
+                *span,
+                format!("{what}: GRDA's `c` is set by hand"),
+                "the default `c = auto` chooses the threshold on validation data",
+            )
+            .with_help(format!(
+                "drop `c`, or say why this value beats the default with `reason = \"…\"` in `{what}` (`aim check` shows it)"
+            )),
+        );
+    }
+}
 
 pub(super) fn interaction_block(
     sink: &mut Sink,
@@ -115,6 +137,11 @@ pub(super) fn interaction_block(
     }
     let epochs = t.count(sink, "epochs", SEARCH_EPOCHS, 1);
     let optimizer = grda(sink, &t, "optimizer", GRDA_INTERACTIONS);
+    let mut hand_set: Vec<(Span, Grda)> = t
+        .value("optimizer")
+        .map(|v| (v.span, optimizer))
+        .into_iter()
+        .collect();
     let weights = adam(sink, &t, "weights", Adam::default());
     let mut orders: Vec<OrderSearch> = (2..=max_order)
         .map(|order| OrderSearch {
@@ -166,6 +193,9 @@ pub(super) fn interaction_block(
         let o = &mut orders[n - 2];
         o.epochs = ot.count(sink, "epochs", epochs, 1);
         o.optimizer = grda(sink, &ot, "optimizer", optimizer);
+        if let Some(v) = ot.value("optimizer") {
+            hand_set.push((v.span, o.optimizer));
+        }
         o.weights = adam(sink, &ot, "weights", weights);
     }
     if let DataSource::Synthetic(s) = &data.source {
@@ -181,7 +211,10 @@ pub(super) fn interaction_block(
             ));
         }
     }
+    let reason = t.string(sink, "reason");
+    want_reason(sink, "search interactions", &hand_set, &reason);
     InteractionSearch {
+        reason,
         max_order,
         functions,
         embeddings,
@@ -201,6 +234,7 @@ pub(super) fn dims_block(sink: &mut Sink, b: &Block) -> DimSearch {
         "bn_eps",
         "alpha",
         "batch_norm",
+        "reason",
     ];
     let t = Table::new(
         sink,
@@ -210,8 +244,17 @@ pub(super) fn dims_block(sink: &mut Sink, b: &Block) -> DimSearch {
         &keys,
         &[],
     );
+    let optimizer = grda(sink, &t, "optimizer", GRDA_DIMS);
+    let reason = t.string(sink, "reason");
+    let hand_set: Vec<(Span, Grda)> = t
+        .value("optimizer")
+        .map(|v| (v.span, optimizer))
+        .into_iter()
+        .collect();
+    want_reason(sink, "search embedding_dims", &hand_set, &reason);
     DimSearch {
-        optimizer: grda(sink, &t, "optimizer", GRDA_DIMS),
+        reason,
+        optimizer,
         weights: adam(sink, &t, "weights", Adam::default()),
         epochs: t.count(sink, "epochs", SEARCH_EPOCHS, 1),
         beta_init: t.num(sink, "beta_init", 0.6, Range::POSITIVE),

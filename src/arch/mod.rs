@@ -4,6 +4,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+mod metrics;
+mod records;
+
+pub use metrics::{Baseline, Metrics, Params, RetrainMetrics, SeedMetrics};
+pub use records::{Rung, Selection, StageRecord, TOLERANCE};
+
 /// A field of the found architecture.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ArchField {
@@ -44,111 +50,6 @@ pub struct ArchOrder {
     /// With `c = auto`: the threshold ladder and the rung chosen.
     #[serde(default)]
     pub threshold: Option<Selection>,
-}
-
-/// Parameter counts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Params {
-    /// The spec's base model on the same data (the baseline).
-    pub base: usize,
-    /// The first search model (every candidate, function-wise embeddings).
-    pub before: usize,
-    /// The re-trained architecture.
-    pub after: usize,
-    /// The base model with function-wise embeddings (one table per searched function), the
-    /// fair size to compare the architecture with: it has those tables too.
-    #[serde(default)]
-    pub base_function_wise: usize,
-}
-
-/// Validation and test metrics of the re-trained model.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RetrainMetrics {
-    /// Best epoch.
-    pub best_epoch: usize,
-    /// Validation AUC.
-    pub valid_auc: f64,
-    /// Validation log loss.
-    pub valid_logloss: f64,
-    /// Test AUC.
-    pub test_auc: f64,
-    /// Test log loss (after calibration, if any).
-    pub test_logloss: f64,
-    /// Test log loss before calibration.
-    #[serde(default)]
-    pub test_logloss_uncalibrated: Option<f64>,
-    /// The Platt scaling fitted on validation (`model { calibrate }`).
-    #[serde(default)]
-    pub calibration: Option<crate::calibration::Platt>,
-}
-
-/// Metrics over repeated re-trains (`aim run --seeds N`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SeedMetrics {
-    /// The seeds.
-    pub seeds: Vec<u64>,
-    /// Test AUC of each.
-    pub test_auc: Vec<f64>,
-    /// Test log loss of each.
-    pub test_logloss: Vec<f64>,
-    /// Validation AUC of each (at its kept epoch): what a setting is chosen on.
-    #[serde(default)]
-    pub valid_auc: Vec<f64>,
-    /// Validation log loss of each.
-    #[serde(default)]
-    pub valid_logloss: Vec<f64>,
-    /// Test log loss of each before calibration (equal to `test_logloss` without one).
-    #[serde(default)]
-    pub test_logloss_uncalibrated: Vec<f64>,
-    /// Mean and standard deviation of the test AUC.
-    pub auc: crate::stats::MeanStd,
-    /// Mean and standard deviation of the test log loss.
-    pub logloss: crate::stats::MeanStd,
-}
-
-impl SeedMetrics {
-    /// Summarises per-seed results.
-    pub fn new(seeds: Vec<u64>, reports: &[crate::train::TrainReport]) -> Self {
-        let pick = |f: fn(&crate::train::TrainReport) -> f64| reports.iter().map(f).collect();
-        let (test_auc, test_logloss): (Vec<f64>, Vec<f64>) =
-            (pick(|r| r.test_auc), pick(|r| r.test_logloss));
-        SeedMetrics {
-            seeds,
-            auc: crate::stats::mean_std(&test_auc),
-            logloss: crate::stats::mean_std(&test_logloss),
-            test_auc,
-            test_logloss,
-            valid_auc: pick(|r| r.valid_auc),
-            valid_logloss: pick(|r| r.valid_logloss),
-            test_logloss_uncalibrated: pick(|r| r.test_logloss_uncalibrated),
-        }
-    }
-}
-
-/// A baseline trained on the same seeds, and Welch's two-tailed t-tests against it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Baseline {
-    /// The base model.
-    pub base: String,
-    /// Its metrics over the seeds.
-    pub metrics: SeedMetrics,
-    /// p-value of the test AUC difference.
-    pub p_auc: f64,
-    /// p-value of the test log loss difference.
-    pub p_logloss: f64,
-}
-
-/// Metrics of the run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// The re-trained model's, when stage 3 ran.
-    pub retrain: Option<RetrainMetrics>,
-    /// The re-train repeated over seeds.
-    #[serde(default)]
-    pub seeds: Option<SeedMetrics>,
-    /// Baselines over the same seeds.
-    #[serde(default)]
-    pub baselines: Vec<Baseline>,
 }
 
 /// The found architecture.
@@ -362,94 +263,5 @@ impl Architecture {
             );
         }
         o
-    }
-}
-
-/// What a stage measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StageRecord {
-    /// `search interactions (order 2)`, `search embedding_dims`, `retrain`.
-    pub name: String,
-    /// Wall seconds.
-    pub seconds: f64,
-    /// Parameters of the model the stage trained.
-    pub params: usize,
-    /// Validation AUC at the end of the stage.
-    pub valid_auc: f64,
-    /// Validation log loss at the end of the stage.
-    pub valid_logloss: f64,
-    /// Training samples per second.
-    pub train_samples_per_s: f64,
-    /// Every epoch the stage ran (the learning curve `aim report` draws).
-    #[serde(default)]
-    pub epochs: Vec<crate::train::EpochLog>,
-}
-
-impl StageRecord {
-    /// The record of a stage named `name` that started at `t0` and trained to `report`.
-    pub fn new(name: String, t0: std::time::Instant, report: &crate::train::TrainReport) -> Self {
-        StageRecord {
-            name,
-            seconds: t0.elapsed().as_secs_f64(),
-            params: report.params,
-            valid_auc: report.valid_auc,
-            valid_logloss: report.valid_logloss,
-            train_samples_per_s: report.train_samples_per_s,
-            epochs: report.epochs.clone(),
-        }
-    }
-}
-
-/// One rung of the ladder, as measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Rung {
-    /// The threshold τ that the run's planned steps end at.
-    pub threshold: f64,
-    /// Its `c`.
-    pub c: f64,
-    /// Gates left open.
-    pub open: usize,
-    /// The search model's validation AUC at the end of the run.
-    pub valid_auc: f64,
-}
-
-/// What `c = auto` chose.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Selection {
-    /// Every rung tried.
-    pub rungs: Vec<Rung>,
-    /// The index of the chosen one.
-    pub chosen: usize,
-    /// The validation AUC a sparser rung could lose against the best (absent in files written
-    /// before it was recorded: 0.0005).
-    #[serde(default)]
-    pub tolerance: Option<f64>,
-}
-
-impl Selection {
-    /// The chosen rung.
-    pub fn rung(&self) -> Option<&Rung> {
-        self.rungs.get(self.chosen)
-    }
-
-    /// One line: the chosen threshold and the ladder it was chosen from.
-    pub fn summary(&self) -> String {
-        let ladder: Vec<String> = self
-            .rungs
-            .iter()
-            .map(|r| format!("{}:{}/{:.4}", r.threshold, r.open, r.valid_auc))
-            .collect();
-        match self.rung() {
-            Some(r) => format!(
-                "c = auto: threshold {} (c = {:.4}), {} gates open, validation AUC {:.4} (the sparsest within {:.4} of the best); ladder τ:open/AUC {}",
-                r.threshold,
-                r.c,
-                r.open,
-                r.valid_auc,
-                self.tolerance.unwrap_or(crate::stages::prune::TOLERANCE),
-                ladder.join(" ")
-            ),
-            None => format!("c = auto: no rung chosen; ladder {}", ladder.join(" ")),
-        }
     }
 }
