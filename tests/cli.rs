@@ -343,18 +343,15 @@ fn train_resumes_from_the_checkpoint_of_an_interrupted_run() {
     );
     let ckpt = aim::checkpoint::train_path(&spec);
     let o = aim::train::TrainOptions::for_model(&spec.model, spec.seed);
-    let crashed = aim::train::fit_from(
+    let quiet = aim::data::progress::Progress::hidden();
+    let crashed = aim::train::Trainer::new(&ds, &o, &quiet).fit(
         &mut model,
-        &ds,
         &mut opt,
-        &o,
         Default::default(),
-        &aim::data::progress::Progress::hidden(),
-        |_| {},
-        |m, opt, s| {
+        &mut aim::train::OnCheckpoint::new(|m, opt, s| {
             aim::checkpoint::save(&ckpt, &key, m, opt, s)?;
             anyhow::bail!("crash")
-        },
+        }),
     );
     assert!(crashed.is_err() && ckpt.exists());
 

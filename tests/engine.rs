@@ -1299,28 +1299,18 @@ fn a_run_resumed_from_its_checkpoint_ends_exactly_as_the_uninterrupted_run() {
         21,
         4,
         vec![OrderConfig {
-            gate_update: Update::Grda,
+            gate_update: Update::Grda(aim::optim::grda::Schedule {
+                lr: 1.0,
+                c: 0.05,
+                mu: 0.6,
+            }),
             ..order(2, all_pairs(6), FNS.to_vec(), GateKind::BatchNorm)
         }],
     );
     search.function_wise = true;
     search.linear = true;
     for cfg in [deepfm, search] {
-        let opt = || {
-            let mut o = Optimizers::new(0.005, 0.0);
-            for f in FNS {
-                o.grda_config.insert(
-                    format!("order2.{}.alpha", f.name()),
-                    aim::spec::Grda {
-                        lr: 1.0,
-                        c: 0.05,
-                        mu: 0.6,
-                        auto: false,
-                    },
-                );
-            }
-            o
-        };
+        let opt = || Optimizers::new(0.005, 0.0);
         let o = aim::train::TrainOptions {
             epochs: 4,
             patience: 9,
@@ -1335,15 +1325,13 @@ fn a_run_resumed_from_its_checkpoint_ends_exactly_as_the_uninterrupted_run() {
 
         let path = dir.path().join("run.ckpt");
         let mut m = Model::new(cfg.clone(), 3);
-        let crash = aim::train::fit_from(
+        let quiet = Progress::hidden();
+        let trainer = aim::train::Trainer::new(&ds, &o, &quiet);
+        let crash = trainer.fit(
             &mut m,
-            &ds,
             &mut opt(),
-            &o,
             Default::default(),
-            &Progress::hidden(),
-            |_| {},
-            |m, opt, s| {
+            &mut aim::train::OnCheckpoint::new(|m, opt, s| {
                 aim::checkpoint::save(&path, "key", m, opt, s)?;
                 anyhow::ensure!(
                     s.epochs_done < 2,
@@ -1351,7 +1339,7 @@ fn a_run_resumed_from_its_checkpoint_ends_exactly_as_the_uninterrupted_run() {
                     s.epochs_done
                 );
                 Ok(())
-            },
+            }),
         );
         assert!(crash
             .unwrap_err()
@@ -1368,17 +1356,14 @@ fn a_run_resumed_from_its_checkpoint_ends_exactly_as_the_uninterrupted_run() {
             .unwrap()
             .expect("a checkpoint");
         assert_eq!(state.epochs_done, 2);
-        let resumed = aim::train::fit_from(
-            &mut m,
-            &ds,
-            &mut opt2,
-            &o,
-            state,
-            &Progress::hidden(),
-            |_| {},
-            |_, _, _| Ok(()),
-        )
-        .unwrap();
+        let resumed = trainer
+            .fit(
+                &mut m,
+                &mut opt2,
+                state,
+                &mut aim::train::OnEpoch(|_: &aim::train::EpochLog| {}),
+            )
+            .unwrap();
         let key = |r: &aim::train::TrainReport| {
             r.epochs
                 .iter()

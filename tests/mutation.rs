@@ -46,17 +46,17 @@ fn fixture() -> &'static Fixture {
         let mut model = aim::model::Model::new(cfg, 1);
         let mut opt = aim::model::Optimizers::new(1e-3, 0.0);
         let ckpt = dir.path().join("m.ckpt");
-        aim::train::fit_from(
-            &mut model,
-            &ds,
-            &mut opt,
-            &aim::train::TrainOptions::for_model(&spec.model, 1),
-            Default::default(),
-            &Progress::hidden(),
-            |_| {},
-            |m, o, s| aim::checkpoint::save(&ckpt, "k", m, o, s),
-        )
-        .unwrap();
+        let o = aim::train::TrainOptions::for_model(&spec.model, 1);
+        aim::train::Trainer::new(&ds, &o, &Progress::hidden())
+            .fit(
+                &mut model,
+                &mut opt,
+                Default::default(),
+                &mut aim::train::OnCheckpoint::new(|m, o, s| {
+                    aim::checkpoint::save(&ckpt, "k", m, o, s)
+                }),
+            )
+            .unwrap();
         Fixture {
             cache: ds.dir.clone(),
             arch: spec.output.clone(),

@@ -150,7 +150,11 @@ pub fn config(o: &BenchOptions) -> ModelConfig {
                 order: 2,
                 functions: all.iter().map(|&f| (f, pairs.clone())).collect(),
                 gate: GateKind::BatchNorm,
-                gate_update: Update::Grda,
+                gate_update: Update::Grda(crate::optim::grda::Schedule {
+                    lr: 1e-3,
+                    c: 5e-4,
+                    mu: 0.8,
+                }),
                 to_logit: true,
             }],
             true,
@@ -256,21 +260,6 @@ fn run_in_pool(o: &BenchOptions) -> Result<BenchResult> {
         .collect();
     let mut model = Model::new(cfg, o.seed);
     let mut opt = Optimizers::new(1e-3, 0.0);
-    for b in model.orders.iter().flat_map(|ob| ob.blocks.iter()) {
-        if let Some(p) = &b.gate.param {
-            if p.update == Update::Grda {
-                opt.grda_config.insert(
-                    p.name.clone(),
-                    crate::spec::Grda {
-                        lr: 1e-3,
-                        c: 5e-4,
-                        mu: 0.8,
-                        auto: false,
-                    },
-                );
-            }
-        }
-    }
     let batches = pool_rows / o.batch;
     let rss_before_steps_mb = rss_mb("VmRSS:");
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Batch, Vec<f32>)>(2);

@@ -119,10 +119,8 @@ impl Model {
                         &b.tuples.flat,
                         b.function.function,
                         &kv.unwrap_or_default(),
-                        &coef,
-                        offset,
-                        batch,
-                        d,
+                        (&coef, offset),
+                        (batch, d),
                     );
                     let y: T1 = self.dev.tensor_from_vec(y, (batch,));
                     sum = add(sum, y.retaped::<T>());

@@ -67,7 +67,7 @@ pub struct Model {
     /// The logit's constant.
     pub bias: Param,
     /// Platt scaling of the logit in [`Model::predict`], fitted on validation after training
-    /// (`train::fit_from`); `None` while training and when not calibrated.
+    /// (`train::Trainer::fit`); `None` while training and when not calibrated.
     pub calibration: Option<crate::calibration::Platt>,
 }
 

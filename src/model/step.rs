@@ -18,8 +18,6 @@ pub struct Optimizers {
     pub lr: f32,
     /// L2 on the batch's embedding rows.
     pub l2: f32,
-    /// GRDA settings per gate parameter name.
-    pub grda_config: HashMap<String, crate::spec::Grda>,
     /// GRDA state per gate parameter.
     pub grda: HashMap<String, Grda>,
     /// Steps taken (the embeddings' Adam step count).
@@ -33,7 +31,6 @@ impl Optimizers {
             adam: Adam::new(lr),
             lr: lr as f32,
             l2: l2 as f32,
-            grda_config: HashMap::new(),
             grda: HashMap::new(),
             step: 0,
         }
@@ -99,17 +96,16 @@ impl Model {
             with_leaf_grad(grads, leaf, |g| table.adam(opt.step, opt.lr, 0.0, batch, g));
         }
         let mut params = self.params_mut();
-        for p in params.iter_mut().filter(|p| p.update == Update::Grda) {
-            let cfg = *opt
-                .grda_config
-                .get(&p.name)
-                .unwrap_or_else(|| panic!("no GRDA settings for {}", p.name));
+        for p in params.iter_mut() {
+            let Update::Grda(schedule) = p.update else {
+                continue;
+            };
             // The gates' values are read only when GRDA starts (its accumulator begins there), not
             // on every step.
             let state = opt
                 .grda
                 .entry(p.name.clone())
-                .or_insert_with(|| Grda::new(cfg, &p.values()));
+                .or_insert_with(|| Grda::new(schedule, &p.values()));
             let g = grads.get(&p.t).as_vec();
             let new = state.step(&g);
             p.set(&new);

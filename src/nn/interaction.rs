@@ -152,8 +152,7 @@ impl FunctionBlock {
                 &tuples.flat,
                 self.function,
                 self.kernel.as_ref().map(|k| k.t2::<T>()),
-                batch,
-                d,
+                (batch, d),
                 vectors,
                 e_host,
             )

@@ -33,12 +33,12 @@ pub type T3<T = NoneTape> = Tensor<(usize, usize, usize), f32, Backend, T>;
 pub type Idx = Tensor<(usize,), usize, Backend>;
 
 /// Which optimizer updates a parameter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Update {
     /// Adam (the model's weights).
     Adam,
-    /// GRDA (architecture gates during a search).
-    Grda,
+    /// GRDA with these settings (architecture gates during a search).
+    Grda(crate::optim::grda::Schedule),
     /// Not updated.
     Frozen,
 }

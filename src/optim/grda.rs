@@ -2,19 +2,36 @@
 //! architecture gates to exactly zero. For a parameter with initial value w0:
 //! `v ← v − γ·∇L` (v starts at w0), `l1(t) = c·γ^½·(tγ)^μ`, `w = sign(v)·max(|v| − l1(t), 0)`.
 
-use crate::spec::Grda as GrdaConfig;
+/// GRDA's settings for one run: the learning rate γ and the threshold's scale c and growth μ.
+/// A spec's `grda(…)` with `c = auto` becomes one of these per rung of its ladder.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Schedule {
+    /// Learning rate γ.
+    pub lr: f64,
+    /// Threshold scale c.
+    pub c: f64,
+    /// Threshold growth exponent μ ∈ (0, 1).
+    pub mu: f64,
+}
+
+impl Schedule {
+    /// The L1 threshold after `t` steps: c·γ^½·(tγ)^μ.
+    pub fn threshold(&self, t: u64) -> f64 {
+        self.c * self.lr.sqrt() * (t as f64 * self.lr).powf(self.mu)
+    }
+}
 
 /// GRDA's state for one vector of gates.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Grda {
-    cfg: GrdaConfig,
+    cfg: Schedule,
     acc: Vec<f64>,
     t: u64,
 }
 
 impl Grda {
     /// Starts from the gates' initial values.
-    pub fn new(cfg: GrdaConfig, init: &[f32]) -> Self {
+    pub fn new(cfg: Schedule, init: &[f32]) -> Self {
         Grda {
             cfg,
             acc: init.iter().map(|&x| x as f64).collect(),
@@ -50,11 +67,10 @@ mod tests {
     #[test]
     fn matches_a_hand_computed_sequence() {
         // γ = 0.5, c = 0.1, μ = 0.5: l1(t) = 0.1·√0.5·√(0.5t) = 0.05·√t.
-        let cfg = GrdaConfig {
+        let cfg = Schedule {
             lr: 0.5,
             c: 0.1,
             mu: 0.5,
-            auto: false,
         };
         let mut g = Grda::new(cfg, &[1.0, 0.2, -0.3]);
         // t = 1: v = [1 − 0.5·0.2, 0.2 − 0.5·0.1, −0.3 − 0.5·(−0.1)] = [0.9, 0.15, −0.25]; l1 = 0.05

@@ -96,18 +96,17 @@ impl Svg {
         self.close_with_title(title);
     }
 
-    /// A rectangle with an opacity (the heat map's strength).
-    #[allow(clippy::too_many_arguments)]
-    pub fn rect_opacity(
+    /// A square of side `side` with an opacity (a heat map cell's strength).
+    pub fn square_opacity(
         &mut self,
         x: f64,
         y: f64,
-        w: f64,
-        h: f64,
+        side: f64,
         fill: &str,
         opacity: f64,
         title: Option<&str>,
     ) {
+        let (w, h) = (side, side);
         let _ = write!(
             self.body,
             r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{}" fill-opacity="{}""#,
@@ -195,12 +194,10 @@ impl Svg {
         );
     }
 
-    /// Text turned by `degrees` about its anchor (column labels), with a tooltip.
-    #[allow(clippy::too_many_arguments)]
+    /// Text turned by `degrees` about its anchor `(x, y)` (column labels), with a tooltip.
     pub fn text_rotated(
         &mut self,
-        x: f64,
-        y: f64,
+        (x, y): (f64, f64),
         s: &str,
         anchor: Anchor,
         size: f64,

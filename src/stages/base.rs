@@ -1,7 +1,7 @@
 //! `aim train`: the spec's base model alone (the baseline every AIM result is compared to),
 //! checkpointed after every epoch so that an interrupted run resumes, and its outputs.
 
-use super::{train, Ctx};
+use super::Ctx;
 use crate::model::{Model, ModelConfig, Optimizers};
 use crate::spec::Spec;
 use crate::train::{EpochLog, TrainOptions, TrainReport};
@@ -32,24 +32,15 @@ pub fn run(
     let mut opt = Optimizers::new(m.optimizer.lr, m.optimizer.l2);
     let o = TrainOptions::for_model(m, spec.seed);
     let rows = ds.meta.splits[0].rows;
-    let (model, report) = train(
-        cfg,
-        spec.seed,
-        &ds,
-        &mut opt,
-        &o,
+    let model = Model::new(cfg, spec.seed);
+    eprintln!(
+        "training {} on {} ({rows} rows, {} fields, {} parameters)",
         m.base.name(),
-        &mut ctx,
-        |model| {
-            eprintln!(
-                "training {} on {} ({rows} rows, {} fields, {} parameters)",
-                m.base.name(),
-                spec.name,
-                model.cfg.fields.len(),
-                model.num_params()
-            );
-        },
-    )?;
+        spec.name,
+        model.cfg.fields.len(),
+        model.num_params()
+    );
+    let (model, report) = ctx.train(m.base.name(), model, &ds, &mut opt, &o)?;
     Ok((model, ds, report))
 }
 

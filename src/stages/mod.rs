@@ -16,9 +16,9 @@ pub use pipeline::{pipeline, Found};
 pub use seeds::{baseline_seeds, retrain_seeds};
 
 use crate::data::Dataset;
-use crate::model::{FieldInfo, Model, ModelConfig, Optimizers};
+use crate::model::{FieldInfo, Model, Optimizers};
 use crate::spec::InteractionFn;
-use crate::train::{EpochLog, TrainOptions, TrainReport};
+use crate::train::{EpochLog, FitState, Hooks, TrainOptions, TrainReport, Trainer};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
@@ -61,51 +61,63 @@ impl Ctx<'_> {
     }
 }
 
-/// Trains a model of `cfg` as the stage `name` and returns it with its report. With a
-/// checkpoint in `ctx`, the stage resumes from its last finished epoch when it was interrupted,
-/// and its checkpoint is removed when it finishes.
-#[allow(clippy::too_many_arguments)]
-pub fn train(
-    cfg: ModelConfig,
-    seed: u64,
-    ds: &Dataset,
-    opt: &mut Optimizers,
-    o: &TrainOptions,
-    name: &str,
-    ctx: &mut Ctx<'_>,
-    prepare: impl FnOnce(&mut Model),
-) -> Result<(Model, TrainReport)> {
-    let mut m = Model::new(cfg, seed);
-    prepare(&mut m);
-    let ckpt = ctx
-        .checkpoint
-        .as_ref()
-        .map(|(p, k)| (p.clone(), format!("{k}/{name}")));
-    let state = match &ckpt {
-        Some((p, k)) => crate::checkpoint::load(p, k, &mut m, opt)?,
-        None => None,
-    };
-    if let Some(s) = &state {
-        eprintln!("{name}: resuming from epoch {}", s.epochs_done);
+impl Ctx<'_> {
+    /// Trains `m` as the stage `name` and returns it with its report. With a checkpoint, the
+    /// stage resumes from its last finished epoch when it was interrupted, and its checkpoint
+    /// is removed when it finishes.
+    pub fn train(
+        &mut self,
+        name: &str,
+        mut m: Model,
+        ds: &Dataset,
+        opt: &mut Optimizers,
+        o: &TrainOptions,
+    ) -> Result<(Model, TrainReport)> {
+        let ckpt = (self.checkpoint.as_ref()).map(|(p, k)| (p.clone(), format!("{k}/{name}")));
+        let state = match &ckpt {
+            Some((p, k)) => crate::checkpoint::load(p, k, &mut m, opt)?,
+            None => None,
+        };
+        if let Some(s) = &state {
+            eprintln!("{name}: resuming from epoch {}", s.epochs_done);
+        }
+        let mut hooks = StageHooks {
+            name,
+            on_epoch: &mut *self.on_epoch,
+            checkpoint: ckpt.as_ref(),
+        };
+        let r = Trainer::new(ds, o, self.progress).fit(
+            &mut m,
+            opt,
+            state.unwrap_or_default(),
+            &mut hooks,
+        )?;
+        if let Some((p, _)) = &ckpt {
+            let _ = std::fs::remove_file(p);
+        }
+        Ok((m, r))
     }
-    let on_epoch = &mut *ctx.on_epoch;
-    let r = crate::train::fit_from(
-        &mut m,
-        ds,
-        opt,
-        o,
-        state.unwrap_or_default(),
-        ctx.progress,
-        |e| on_epoch(name, e),
-        |m, opt, s| match &ckpt {
-            Some((p, k)) => crate::checkpoint::save(p, k, m, opt, s),
+}
+
+/// A stage's epochs go to the run's epoch lines under its name, and its state to its
+/// checkpoint file (with the run's key).
+struct StageHooks<'a, 'b> {
+    name: &'a str,
+    on_epoch: &'a mut (dyn FnMut(&str, &EpochLog) + 'b),
+    checkpoint: Option<&'a (std::path::PathBuf, String)>,
+}
+
+impl Hooks for StageHooks<'_, '_> {
+    fn epoch(&mut self, log: &EpochLog) {
+        (self.on_epoch)(self.name, log)
+    }
+
+    fn checkpoint(&mut self, model: &Model, opt: &Optimizers, state: &FitState) -> Result<()> {
+        match self.checkpoint {
+            Some((p, k)) => crate::checkpoint::save(p, k, model, opt, state),
             None => Ok(()),
-        },
-    )?;
-    if let Some((p, _)) = &ckpt {
-        let _ = std::fs::remove_file(p);
+        }
     }
-    Ok((m, r))
 }
 
 /// The fields with only their kept positions (stage 2's result).

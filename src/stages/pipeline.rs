@@ -150,16 +150,7 @@ impl Run<'_, '_> {
                 Ok((done.positions, done.threshold, Some(done.record)))
             }
             (Some(dims), None) => {
-                let r = search_dims::run(
-                    dims,
-                    spec.search_interactions.as_ref(),
-                    interactions,
-                    &spec.model,
-                    self.fields,
-                    self.ds,
-                    spec.seed,
-                    self.ctx,
-                )?;
+                let r = search_dims::run(spec, dims, interactions, self.fields, self.ds, self.ctx)?;
                 self.finished.dims = Some(r.clone());
                 crate::io::write_ron(self.finished_path, &*self.finished)?;
                 Ok((r.positions, r.threshold, Some(r.record)))
@@ -186,7 +177,7 @@ impl Run<'_, '_> {
         Option<StageRecord>,
     )> {
         let spec = self.spec;
-        let Some(rt) = &spec.retrain else {
+        if spec.retrain.is_none() {
             let bare = crate::spec::Retrain {
                 optimizer: Default::default(),
                 mlp: vec![],
@@ -204,13 +195,11 @@ impl Run<'_, '_> {
             return Ok((None, cfg.num_params(), None, None));
         };
         let (m, report, record) = retrain::run(
-            rt,
-            spec.search_interactions.as_ref(),
+            spec,
+            spec.seed,
             interactions,
-            &spec.model,
             compact.to_vec(),
             self.ds,
-            spec.seed,
             self.ctx,
         )?;
         let metrics = RetrainMetrics {

@@ -4,14 +4,14 @@
 //! DeepFM). Early stopping on validation AUC; evaluated on test.
 
 use super::search_interactions::{kept_orders, set_alphas, OrderResult};
-use super::{train, Ctx};
+use super::Ctx;
 use crate::arch::StageRecord;
 use crate::data::Dataset;
 use crate::model::{FieldInfo, MlpConfig, MlpInput, Model, ModelConfig, Optimizers};
 use crate::nn::Update;
-use crate::spec::{EmbeddingSharing, InteractionSearch, ModelSpec, Retrain, RetrainInput};
+use crate::spec::{EmbeddingSharing, InteractionSearch, ModelSpec, Retrain, RetrainInput, Spec};
 use crate::train::{TrainOptions, TrainReport};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::time::Instant;
 
 /// The re-trained model's configuration.
@@ -55,17 +55,16 @@ pub fn config(
 }
 
 /// Re-trains; returns the model, its report and the stage record.
-#[allow(clippy::too_many_arguments)]
 pub fn run(
-    retrain: &Retrain,
-    search: Option<&InteractionSearch>,
+    spec: &Spec,
+    seed: u64,
     interactions: &[OrderResult],
-    model: &ModelSpec,
     fields: Vec<FieldInfo>,
     ds: &Dataset,
-    seed: u64,
     ctx: &mut Ctx<'_>,
 ) -> Result<(Model, TrainReport, StageRecord)> {
+    let retrain = (spec.retrain.as_ref()).context("the spec has no `retrain` block")?;
+    let (search, model) = (spec.search_interactions.as_ref(), &spec.model);
     let t0 = Instant::now();
     let cfg = config(retrain, search, interactions, model, fields);
     let mut opt = Optimizers::new(retrain.optimizer.lr, retrain.optimizer.l2);
@@ -79,9 +78,9 @@ pub fn run(
         calibrate: model.calibrate,
     };
     let name = "retrain".to_string();
-    let (m, report) = train(cfg, seed ^ 0x3e3e, ds, &mut opt, &opts, &name, ctx, |m| {
-        set_alphas(m, interactions)
-    })?;
+    let mut m = Model::new(cfg, seed ^ 0x3e3e);
+    set_alphas(&mut m, interactions);
+    let (m, report) = ctx.train(&name, m, ds, &mut opt, &opts)?;
     let record = StageRecord::new(name, t0, &report);
     Ok((m, report, record))
 }

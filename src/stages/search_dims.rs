@@ -5,12 +5,12 @@
 //! GRDA together with β).
 
 use super::search_interactions::{kept_orders, set_alphas, OrderResult};
-use super::{train, Ctx};
+use super::Ctx;
 use crate::arch::StageRecord;
 use crate::data::Dataset;
-use crate::model::{FieldInfo, ModelConfig, Optimizers};
+use crate::model::{FieldInfo, Model, ModelConfig, Optimizers};
 use crate::nn::Update;
-use crate::spec::{AlphaDuringEds, DimSearch, EmbeddingSharing, InteractionSearch, ModelSpec};
+use crate::spec::{AlphaDuringEds, DimSearch, EmbeddingSharing, Spec};
 use crate::train::TrainOptions;
 use anyhow::Result;
 use std::time::Instant;
@@ -29,18 +29,16 @@ pub struct DimsResult {
     pub threshold: Option<super::prune::Selection>,
 }
 
-/// Runs the dimension search.
-#[allow(clippy::too_many_arguments)]
+/// Runs the dimension search `dims` of `spec` over the kept `interactions`.
 pub fn run(
+    spec: &Spec,
     dims: &DimSearch,
-    search: Option<&InteractionSearch>,
     interactions: &[OrderResult],
-    model: &ModelSpec,
     fields: &[FieldInfo],
     ds: &Dataset,
-    seed: u64,
     ctx: &mut Ctx<'_>,
 ) -> Result<DimsResult> {
+    let (search, model, seed) = (spec.search_interactions.as_ref(), &spec.model, spec.seed);
     let t0 = Instant::now();
     let d = model.embedding_dim;
     let alpha_update = match dims.alpha {
@@ -54,7 +52,8 @@ pub fn run(
         linear: true,
         orders: kept_orders(interactions, alpha_update),
         mlp: None,
-        dim_gates: Some(Update::Grda),
+        // Set per rung below, where `c = auto` has its value.
+        dim_gates: Some(Update::Frozen),
         dims_batch_norm: dims.batch_norm,
         bn_eps: dims.bn_eps,
         alpha_init: 1.0,
@@ -80,17 +79,13 @@ pub fn run(
     let ((m, report), threshold) =
         super::prune::search(dims.optimizer, steps, tolerance, |grda, rung| {
             let mut opt = Optimizers::new(dims.weights.lr, dims.weights.l2);
-            opt.grda_config.insert("beta".into(), grda);
-            let (m, report) = train(
-                cfg.clone(),
-                seed ^ 0xd1d1,
-                ds,
-                &mut opt,
-                &opts,
-                &format!("{name}{rung}"),
-                ctx,
-                |m| set_alphas(m, interactions),
-            )?;
+            let cfg = ModelConfig {
+                dim_gates: Some(Update::Grda(grda.schedule())),
+                ..cfg.clone()
+            };
+            let mut m = Model::new(cfg, seed ^ 0xd1d1);
+            set_alphas(&mut m, interactions);
+            let (m, report) = ctx.train(&format!("{name}{rung}"), m, ds, &mut opt, &opts)?;
             let open = m.dim_gates[0]
                 .param
                 .as_ref()

@@ -4,10 +4,10 @@
 //! pool built from the top-k order-(p−1) interactions, each combined with every other field
 //! (Algorithm 1), with the lower orders' kept pairs in the model.
 
-use super::{train, Ctx, Kept};
+use super::{Ctx, Kept};
 use crate::arch::StageRecord;
 use crate::data::Dataset;
-use crate::model::{all_pairs, FieldInfo, ModelConfig, Optimizers, OrderConfig};
+use crate::model::{all_pairs, FieldInfo, Model, ModelConfig, Optimizers, OrderConfig};
 use crate::nn::gate::GateKind;
 use crate::nn::Update;
 use crate::spec::{EmbeddingSharing, InteractionSearch, ModelSpec};
@@ -147,7 +147,8 @@ pub fn run(
                 .map(|&f| (f, candidates.clone()))
                 .collect(),
             gate: GateKind::BatchNorm,
-            gate_update: Update::Grda,
+            // Set per rung below, where `c = auto` has its value.
+            gate_update: Update::Frozen,
             to_logit: true,
         });
         let cfg = ModelConfig {
@@ -165,11 +166,6 @@ pub fn run(
             init: crate::model::search_init(model),
         };
         let steps = o.epochs as u64 * ds.splits[0].rows().div_ceil(model.batch_size) as u64;
-        let gates: Vec<String> = search
-            .functions
-            .iter()
-            .map(|f| format!("order{}.{}.alpha", o.order, f.name()))
-            .collect();
         let opts = TrainOptions {
             epochs: o.epochs,
             patience: model.patience.min(o.epochs),
@@ -186,19 +182,13 @@ pub fn run(
             super::prune::Tolerance::Auc(super::prune::TOLERANCE),
             |grda, rung| {
                 let mut opt = Optimizers::new(o.weights.lr, o.weights.l2);
-                for g in &gates {
-                    opt.grda_config.insert(g.clone(), grda);
+                let mut cfg = cfg.clone();
+                if let Some(searched) = cfg.orders.last_mut() {
+                    searched.gate_update = Update::Grda(grda.schedule());
                 }
-                let (m, report) = train(
-                    cfg.clone(),
-                    seed ^ ((o.order as u64) << 8),
-                    ds,
-                    &mut opt,
-                    &opts,
-                    &format!("{name}{rung}"),
-                    ctx,
-                    |m| set_alphas(m, &prev),
-                )?;
+                let mut m = Model::new(cfg, seed ^ ((o.order as u64) << 8));
+                set_alphas(&mut m, &prev);
+                let (m, report) = ctx.train(&format!("{name}{rung}"), m, ds, &mut opt, &opts)?;
                 let open = m
                     .orders
                     .iter()

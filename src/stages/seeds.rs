@@ -1,9 +1,9 @@
 //! `aim run --seeds N --baseline B`: the re-train repeated over seeds, the base models trained on
 //! the same seeds, and Welch's t-tests between them.
 
-use super::{compact_fields, full_fields, retrain, train, Ctx, Finished};
+use super::{compact_fields, full_fields, retrain, Ctx, Finished};
 use crate::arch::{Baseline, SeedMetrics};
-use crate::model::{ModelConfig, Optimizers};
+use crate::model::{Model, ModelConfig, Optimizers};
 use crate::spec::{BaseModel, Spec};
 use crate::train::{TrainOptions, TrainReport};
 use anyhow::{Context, Result};
@@ -42,8 +42,8 @@ pub fn retrain_seeds(
     progress: &crate::data::progress::Progress,
 ) -> Result<Vec<TrainReport>> {
     let (ds, _) = crate::data::prepare(spec, false, progress)?;
-    let retrain = spec
-        .retrain
+    // Checked here too, before any model trains (`retrain::run` reads the block itself).
+    spec.retrain
         .as_ref()
         .context("`--seeds` repeats the re-train: the spec needs a `retrain` block")?;
     let key = super::finished_key(spec, spec_text, &ds);
@@ -60,13 +60,11 @@ pub fn retrain_seeds(
     let mut reports = Vec::new();
     for &seed in seeds {
         let (_, report, _) = retrain::run(
-            retrain,
-            spec.search_interactions.as_ref(),
+            spec,
+            seed,
             &interactions,
-            &spec.model,
             compact.clone(),
             &ds,
-            seed,
             &mut Ctx::quiet(progress),
         )?;
         reports.push(report);
@@ -91,15 +89,12 @@ pub fn baseline_seeds(
     for &seed in seeds {
         let cfg = ModelConfig::base(&model, full_fields(&ds, model.embedding_dim)?)?;
         let mut opt = Optimizers::new(model.optimizer.lr, model.optimizer.l2);
-        let (_, r) = train(
-            cfg,
-            seed,
+        let (_, r) = Ctx::quiet(progress).train(
+            "baseline",
+            Model::new(cfg, seed),
             &ds,
             &mut opt,
             &TrainOptions::for_model(&model, seed),
-            "baseline",
-            &mut Ctx::quiet(progress),
-            |_| {},
         )?;
         reports.push(r);
     }

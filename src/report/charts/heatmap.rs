@@ -39,8 +39,7 @@ pub fn order2_heatmap(arch: &Architecture) -> String {
         );
         let x = margin + size * r as f64 + size * 0.5 + font * 0.35;
         svg.text_rotated(
-            x,
-            margin - 6.0,
+            (x, margin - 6.0),
             &clip(name, 18),
             Anchor::Start,
             font,
@@ -55,10 +54,9 @@ pub fn order2_heatmap(arch: &Architecture) -> String {
                     title = format!("{} × {}: {}", i.fields[0], i.fields[1], alphas_text(i));
                     let strength = if max > 0.0 { a / max } else { 1.0 };
                     svg.rect(x, y, size, size, "#ffffff", None);
-                    svg.rect_opacity(
+                    svg.square_opacity(
                         x,
                         y,
-                        size - 1.0,
                         size - 1.0,
                         function_colour(f),
                         0.15 + 0.85 * strength,

@@ -72,7 +72,16 @@ pub struct Grda {
 impl Grda {
     /// The L1 threshold after `t` steps: c·γ^½·(tγ)^μ.
     pub fn threshold(&self, t: u64) -> f64 {
-        self.c * self.lr.sqrt() * (t as f64 * self.lr).powf(self.mu)
+        self.schedule().threshold(t)
+    }
+
+    /// The optimizer's settings (with `c = auto`, the c of one rung, set before this).
+    pub fn schedule(&self) -> crate::optim::grda::Schedule {
+        crate::optim::grda::Schedule {
+            lr: self.lr,
+            c: self.c,
+            mu: self.mu,
+        }
     }
 }
 

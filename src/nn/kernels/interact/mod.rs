@@ -42,14 +42,12 @@ impl FlatTuples {
 /// field-major embeddings `e` `(fields, batch · d)`, and (when `vectors`, for the functions that
 /// have them) a tape-less view of the element-wise products `(P, batch, d)`, whose gradient
 /// flows back through the returned value's tape. `kernel` is φ `(P, d)`, s `(P, 1)` or w `(p, d)`.
-#[allow(clippy::too_many_arguments)]
 pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
     e: T2<T>,
     tuples: &FlatTuples,
     function: InteractionFn,
     kernel: Option<T2<T>>,
-    batch: usize,
-    d: usize,
+    (batch, d): (usize, usize),
     vectors: bool,
     e_host: Option<Arc<Vec<f32>>>,
 ) -> (T2<T>, Option<T3<T>>) {
@@ -144,7 +142,7 @@ pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
             if function == InteractionFn::Outer {
                 outer_backward(&ev, &kv, &proj, &tuples, &go, batch, d)
             } else {
-                product_backward(&ev, &kv, &tuples, function, &go, gv, batch, d)
+                product_backward(&ev, &kv, &tuples, function, (&go, gv), (batch, d))
             }
         };
         debug_assert_eq!(ge.len(), fields * bd);
@@ -161,16 +159,13 @@ pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
 /// `y_b = Σ_t coef_t · f_t(b) − offset` with `coef_t = α_t / √(var_t + ε)` and
 /// `offset = Σ_t coef_t · mean_t` (running statistics), without the `(P, batch)` values.
 /// Sample-parallel, tuples in order within a sample chunk.
-#[allow(clippy::too_many_arguments)]
 pub fn interact_gated_sum(
     ev: &[f32],
     tuples: &FlatTuples,
     function: InteractionFn,
     kv: &[f32],
-    coef: &[f32],
-    offset: f32,
-    batch: usize,
-    d: usize,
+    (coef, offset): (&[f32], f32),
+    (batch, d): (usize, usize),
 ) -> Vec<f32> {
     let (p, bd, order) = (tuples.len(), batch * d, tuples.order);
     let fields = ev.len() / bd;
@@ -339,16 +334,13 @@ fn outer_backward(
 
 /// Gradients of the product functions (inner, vector and scalar kernel) for e and the kernel,
 /// from the outputs' gradient `go` `(P, batch)` and the vectors' `gv` `(P, batch, d)`.
-#[allow(clippy::too_many_arguments)]
 fn product_backward(
     ev: &[f32],
     kv: &[f32],
     tuples: &FlatTuples,
     function: InteractionFn,
-    go: &[f32],
-    gv: Option<&[f32]>,
-    batch: usize,
-    d: usize,
+    (go, gv): (&[f32], Option<&[f32]>),
+    (batch, d): (usize, usize),
 ) -> (Vec<f32>, Vec<f32>) {
     let (order, bd, p) = (tuples.order, batch * d, tuples.len());
     let fields = ev.len() / bd;

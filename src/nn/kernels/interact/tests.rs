@@ -44,8 +44,7 @@ fn interactions_match_the_generic_composition() {
                         &flat,
                         f,
                         block.kernel.as_ref().map(|k| k.t2::<Tp>()),
-                        batch,
-                        d,
+                        (batch, d),
                         true,
                         None,
                     )
