@@ -61,7 +61,7 @@ pub fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
 /// not reused) and the data's cache key. A checkpoint or stages file is resumed only by the run
 /// it was written for.
 pub fn run_key(what: &str, spec: &crate::spec::Spec, spec_text: &str, data_key: &str) -> String {
-    crate::data::hash::Fnv::default()
+    crate::hash::Fnv::default()
         .str(what)
         .str(spec_text)
         .str(&format!("{spec:?}"))

@@ -11,6 +11,7 @@ pub mod calibration;
 pub mod checkpoint;
 pub mod cmd;
 pub mod data;
+pub mod hash;
 pub mod io;
 pub mod metrics;
 pub mod model;

@@ -2,9 +2,9 @@
 //! labels per split, vocabularies and metadata as RON. Built in a temporary folder and renamed
 //! into place, so an interrupted build never leaves a half cache; read memory-mapped.
 
-use super::hash::Fnv;
 use super::meta::{FieldMeta, Meta, FORMAT_VERSION};
 use super::npy::{self, Element};
+use crate::hash::Fnv;
 use anyhow::{bail, Context, Result};
 use memmap2::Mmap;
 use serde::Serialize;

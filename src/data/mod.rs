@@ -7,7 +7,6 @@
 
 pub mod batch;
 pub mod cache;
-pub mod hash;
 pub mod ingest;
 pub mod meta;
 pub mod npy;

@@ -1,8 +1,8 @@
 //! Vocabularies: raw values → provisional ids while reading, then final ids from the training
 //! split's counts (frequent first, rare ones merged into the out-of-vocabulary id 0).
 
-use super::hash::FxHashMap;
 use super::read::FieldKind;
+use crate::hash::FxHashMap;
 use crate::spec::Bucketing;
 
 /// The id every field reserves for categories that are rare in, or absent from, training.

@@ -9,6 +9,9 @@ pub mod interaction;
 #[cfg(not(feature = "cuda"))]
 pub mod kernels;
 pub mod mlp;
+mod update;
+
+pub use update::{GrdaSchedule, Update};
 
 use dfdx::prelude::*;
 
@@ -31,17 +34,6 @@ pub type T2<T = NoneTape> = Tensor<(usize, usize), f32, Backend, T>;
 pub type T3<T = NoneTape> = Tensor<(usize, usize, usize), f32, Backend, T>;
 /// Index tensor for gathers.
 pub type Idx = Tensor<(usize,), usize, Backend>;
-
-/// Which optimizer updates a parameter.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum Update {
-    /// Adam (the model's weights).
-    Adam,
-    /// GRDA with these settings (architecture gates during a search).
-    Grda(crate::optim::grda::Schedule),
-    /// Not updated.
-    Frozen,
-}
 
 /// A dense parameter in the graph: stored flat, used in its shape.
 pub struct Param {

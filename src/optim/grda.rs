@@ -2,24 +2,7 @@
 //! architecture gates to exactly zero. For a parameter with initial value w0:
 //! `v ← v − γ·∇L` (v starts at w0), `l1(t) = c·γ^½·(tγ)^μ`, `w = sign(v)·max(|v| − l1(t), 0)`.
 
-/// GRDA's settings for one run: the learning rate γ and the threshold's scale c and growth μ.
-/// A spec's `grda(…)` with `c = auto` becomes one of these per rung of its ladder.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Schedule {
-    /// Learning rate γ.
-    pub lr: f64,
-    /// Threshold scale c.
-    pub c: f64,
-    /// Threshold growth exponent μ ∈ (0, 1).
-    pub mu: f64,
-}
-
-impl Schedule {
-    /// The L1 threshold after `t` steps: c·γ^½·(tγ)^μ.
-    pub fn threshold(&self, t: u64) -> f64 {
-        self.c * self.lr.sqrt() * (t as f64 * self.lr).powf(self.mu)
-    }
-}
+pub use crate::nn::GrdaSchedule as Schedule;
 
 /// GRDA's state for one vector of gates.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

@@ -1,8 +1,8 @@
 //! Raw cells → ids, as a saved model's preprocessing and vocabularies say.
 
-use crate::data::hash::FxHashMap;
 use crate::data::read::{self, Cell, FieldKind};
 use crate::data::vocab::{bucket, OOV};
+use crate::hash::FxHashMap;
 use crate::saved::Preprocess;
 use crate::spec::Bucketing;
 

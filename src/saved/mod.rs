@@ -120,7 +120,7 @@ pub fn preprocess(
 
 /// The content hash of a saved model's bytes.
 pub fn content_hash(bytes: &[u8]) -> String {
-    crate::data::hash::Fnv::default().bytes(bytes).hex()
+    crate::hash::Fnv::default().bytes(bytes).hex()
 }
 
 /// Reads the model a user names: a model file, or the architecture file that names one (its

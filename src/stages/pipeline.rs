@@ -282,7 +282,7 @@ fn architecture(
     let interactions = &found.interactions;
     Architecture {
         spec: spec.name.clone(),
-        spec_hash: crate::data::hash::Fnv::default()
+        spec_hash: crate::hash::Fnv::default()
             .bytes(spec_text.as_bytes())
             .hex(),
         data: ds.meta.key.clone(),
