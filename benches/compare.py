@@ -3,7 +3,7 @@
 shapes and prints README's speed table (markdown). Needs a release build (`cargo build --release`)
 and `pip install torch`; without torch it prints aim's rows alone.
 
-Usage: python3 benches/compare.py [--steps 20] [--repeat 3]
+Usage: python3 benches/compare.py [--steps 20] [--repeat 3] [--threads 2]
 Each row is the best of `--repeat` runs (this machine's timings vary by ±10% between runs).
 """
 import argparse, json, os, subprocess, sys
@@ -32,6 +32,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2, help="threads for both sides")
     o = ap.parse_args()
     try:
         import torch  # noqa: F401
@@ -39,20 +40,22 @@ def main():
     except ImportError:
         have_torch = False
         print("torch is not installed: aim's rows only", file=sys.stderr)
-    m = run([AIM, "bench", "--model", "deepfm", "--steps", "2", "--json"]).get("machine", {})
+    threads = ["--threads", str(o.threads)]
+    m = run([AIM, "bench", "--model", "deepfm", "--steps", "2", "--json"] + threads).get("machine", {})
     print(f"{m.get('cpu', 'unknown CPU')}; aim's matrix products on gemm's {m.get('gemm_path', '?')} "
           f"kernels; {m.get('threads', '?')} threads\n")
     print("| model | implementation | train samples/s | inference samples/s | peak RSS MiB |")
     print("|---|---|---|---|---|")
     for model in ["deepfm", "search", "retrain"]:
-        a = best([AIM, "bench", "--model", model, "--steps", str(o.steps), "--json"], o.repeat)
+        a = best([AIM, "bench", "--model", model, "--steps", str(o.steps), "--json"] + threads,
+                 o.repeat)
         print(f"| {model} | aim | {a['train']:,.0f} | {a['infer']:,.0f} | {a['rss']:,.0f} |")
         if not have_torch:
             continue
         optims = ["sparse", "dense", "fused"] if model == "deepfm" else ["sparse"]
         for opt in optims:
             t = best([sys.executable, os.path.join(HERE, "pytorch_bench.py"), "--model", model,
-                      "--optim", opt, "--steps", str(o.steps), "--json"], o.repeat)
+                      "--optim", opt, "--steps", str(o.steps), "--json"] + threads, o.repeat)
             name = {"sparse": "PyTorch, SparseAdam + Adam", "dense": "PyTorch, Adam (dense)",
                     "fused": "PyTorch, fused Adam (dense)"}[opt]
             print(f"| {model} | {name} | {t['train']:,.0f} ({a['train'] / t['train']:.2f}×) "
