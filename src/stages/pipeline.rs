@@ -193,7 +193,7 @@ impl Run<'_, '_> {
                 compact.to_vec(),
             );
             return Ok((None, cfg.num_params(), None, None));
-        };
+        }
         let (m, report, record) = retrain::run(
             spec,
             spec.seed,

@@ -9,7 +9,7 @@ use super::Ctx;
 use crate::arch::StageRecord;
 use crate::data::Dataset;
 use crate::model::{FieldInfo, Model, ModelConfig, Optimizers};
-use crate::nn::Update;
+use crate::nn::{GrdaSchedule, Update};
 use crate::spec::{AlphaDuringEds, DimSearch, EmbeddingSharing, Spec};
 use crate::train::TrainOptions;
 use anyhow::Result;
@@ -45,15 +45,15 @@ pub fn run(
         AlphaDuringEds::Frozen => Update::Frozen,
         AlphaDuringEds::Adam => Update::Adam,
     };
-    let cfg = ModelConfig {
+    // The model of one rung: β gated by GRDA with the rung's schedule.
+    let config = |schedule: GrdaSchedule| ModelConfig {
         fields: fields.to_vec(),
         d,
         function_wise: search.is_none_or(|s| s.embeddings == EmbeddingSharing::FunctionWise),
         linear: true,
         orders: kept_orders(interactions, alpha_update),
         mlp: None,
-        // Set per rung below, where `c = auto` has its value.
-        dim_gates: Some(Update::Frozen),
+        dim_gates: Some(Update::Grda(schedule)),
         dims_batch_norm: dims.batch_norm,
         bn_eps: dims.bn_eps,
         alpha_init: 1.0,
@@ -79,11 +79,7 @@ pub fn run(
     let ((m, report), threshold) =
         super::prune::search(dims.optimizer, steps, tolerance, |grda, rung| {
             let mut opt = Optimizers::new(dims.weights.lr, dims.weights.l2);
-            let cfg = ModelConfig {
-                dim_gates: Some(Update::Grda(grda.schedule())),
-                ..cfg.clone()
-            };
-            let mut m = Model::new(cfg, seed ^ 0xd1d1);
+            let mut m = Model::new(config(grda.schedule()), seed ^ 0xd1d1);
             set_alphas(&mut m, interactions);
             let (m, report) = ctx.train(&format!("{name}{rung}"), m, ds, &mut opt, &opts)?;
             let open = m.dim_gates[0]

@@ -9,7 +9,7 @@ use crate::arch::StageRecord;
 use crate::data::Dataset;
 use crate::model::{all_pairs, FieldInfo, Model, ModelConfig, Optimizers, OrderConfig};
 use crate::nn::gate::GateKind;
-use crate::nn::Update;
+use crate::nn::{GrdaSchedule, Update};
 use crate::spec::{EmbeddingSharing, InteractionSearch, ModelSpec};
 use crate::train::TrainOptions;
 use anyhow::Result;
@@ -138,25 +138,28 @@ pub fn run(
         if candidates.is_empty() {
             break;
         }
-        let mut orders = kept_orders(&results, Update::Adam);
-        orders.push(OrderConfig {
-            order: o.order,
-            functions: search
-                .functions
-                .iter()
-                .map(|&f| (f, candidates.clone()))
-                .collect(),
-            gate: GateKind::BatchNorm,
-            // Set per rung below, where `c = auto` has its value.
-            gate_update: Update::Frozen,
-            to_logit: true,
-        });
-        let cfg = ModelConfig {
+        // The model of one rung: the kept orders, then this order's candidates gated by GRDA
+        // with the rung's schedule (`c = auto` gives each rung its own c).
+        let config = |schedule: GrdaSchedule| ModelConfig {
             fields: fields.to_vec(),
             d: model.embedding_dim,
             function_wise: search.embeddings == EmbeddingSharing::FunctionWise,
             linear: true,
-            orders,
+            orders: [
+                kept_orders(&results, Update::Adam),
+                vec![OrderConfig {
+                    order: o.order,
+                    functions: search
+                        .functions
+                        .iter()
+                        .map(|&f| (f, candidates.clone()))
+                        .collect(),
+                    gate: GateKind::BatchNorm,
+                    gate_update: Update::Grda(schedule),
+                    to_logit: true,
+                }],
+            ]
+            .concat(),
             mlp: None,
             dim_gates: None,
             dims_batch_norm: false,
@@ -182,11 +185,7 @@ pub fn run(
             super::prune::Tolerance::Auc(super::prune::TOLERANCE),
             |grda, rung| {
                 let mut opt = Optimizers::new(o.weights.lr, o.weights.l2);
-                let mut cfg = cfg.clone();
-                if let Some(searched) = cfg.orders.last_mut() {
-                    searched.gate_update = Update::Grda(grda.schedule());
-                }
-                let mut m = Model::new(cfg, seed ^ ((o.order as u64) << 8));
+                let mut m = Model::new(config(grda.schedule()), seed ^ ((o.order as u64) << 8));
                 set_alphas(&mut m, &prev);
                 let (m, report) = ctx.train(&format!("{name}{rung}"), m, ds, &mut opt, &opts)?;
                 let open = m
