@@ -21,6 +21,7 @@ pub mod plan;
 pub mod predict;
 pub mod report;
 pub mod saved;
+pub mod simd;
 pub mod spec;
 pub mod stages;
 pub mod stats;

@@ -46,7 +46,13 @@ fn main() -> ExitCode {
     // SAFETY: the first statement of `main`: no other thread exists yet.
     unsafe { aim::tune_allocator() };
     let one = cmd::exit_code;
-    let code = match Cli::parse().command {
+    let cli = Cli::parse();
+    // A forced SIMD path this CPU lacks would be an illegal instruction later: refuse it now.
+    if let Err(e) = aim::simd::init() {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
+    let code = match cli.command {
         Command::Check(a) => cmd::each(&a.specs, |p| cmd::check::run(p)),
         Command::Fmt(a) => cmd::each(&a.specs, |p| cmd::fmt::run(p, a.check, a.write)),
         Command::Data(a) => one(cmd::data::run(&a.spec, a.json, a.rebuild, a.quiet)),

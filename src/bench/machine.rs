@@ -1,4 +1,4 @@
-//! The machine a benchmark ran on: its CPU, the SIMD path gemm takes there, the thread count.
+//! The machine a benchmark ran on: its CPU, the SIMD paths taken there, the thread count.
 
 use serde::Serialize;
 
@@ -7,8 +7,12 @@ use serde::Serialize;
 pub struct Machine {
     /// `model name` of /proc/cpuinfo (or `unknown`).
     pub cpu: String,
-    /// The matrix-product kernels gemm dispatches to on it: `avx512` (x86-64-v4), `avx2`
-    /// (x86-64-v3: AVX2 + FMA) or `scalar` (SSE2 or another architecture).
+    /// The path aim's own kernels took (`crate::simd`: the CPU's best, or `AIM_SIMD`'s).
+    pub simd_path: crate::simd::Path,
+    /// The best path this CPU has.
+    pub simd_best: crate::simd::Path,
+    /// The matrix-product kernels gemm ran: `avx512` (x86-64-v4), `avx2` (x86-64-v3: AVX2 +
+    /// FMA) or `scalar` (SSE2 or another architecture). gemm follows the SIMD path.
     pub gemm_path: &'static str,
     /// Rayon threads.
     pub threads: usize,
@@ -17,38 +21,30 @@ pub struct Machine {
 impl Machine {
     /// This machine.
     pub fn here() -> Self {
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .and_then(|l| l.split_once(':'))
-                    .map(|(_, v)| v.trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown".into());
+        let simd_path = crate::simd::path();
         Machine {
-            cpu,
-            gemm_path: gemm_path(),
+            cpu: crate::simd::cpu_model(),
+            simd_path,
+            simd_best: crate::simd::Path::best(),
+            gemm_path: match simd_path {
+                crate::simd::Path::Avx512 => gemm_path(),
+                p => p.name(),
+            },
             threads: rayon::current_num_threads(),
         }
     }
 }
 
-/// Which of gemm's kernel families this CPU gets (its runtime dispatch: x86-64-v4 needs
-/// AVX-512 F/BW/CD/DQ/VL, x86-64-v3 AVX2 and FMA).
+/// Which of gemm's kernel families its own dispatch picks on this CPU (AVX-512 F for its
+/// AVX-512 kernels, else AVX2 and FMA).
 fn gemm_path() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
-        if has!("avx512f")
-            && has!("avx512bw")
-            && has!("avx512cd")
-            && has!("avx512dq")
-            && has!("avx512vl")
-        {
+        if has!("avx512f") {
             return "avx512";
         }
-        if has!("avx2") && has!("fma") {
+        if has!("fma") {
             return "avx2";
         }
     }

@@ -56,31 +56,47 @@ fn gemm(dst: &mut [f32], accumulate: bool, a: View<'_>, b: View<'_>) {
         }
         return;
     }
-    // SAFETY: each view's slice holds exactly its rows × cols (checked in `View::of`) and `dst`
-    // m × n (checked above), so every strided access stays inside them; `dst` is exclusively
-    // borrowed while the views are shared borrows, so it aliases neither.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a_cs,
-            a_rs,
-            b.data.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(rayon::current_num_threads()),
-        );
+    let (dst, a_ptr, b_ptr) = (dst.as_mut_ptr(), a.data.as_ptr(), b.data.as_ptr());
+    let par = gemm::Parallelism::Rayon(rayon::current_num_threads());
+    // SAFETY (all three calls): each view's slice holds exactly its rows × cols (checked in
+    // `View::of`) and `dst` m × n (checked above), so every strided access stays inside them;
+    // `dst` is exclusively borrowed while the views are shared borrows, so it aliases neither.
+    // The forced kernels' instructions are the chosen path's, which this CPU has (`simd::path`).
+    macro_rules! forced {
+        ($simd:ty, $ukr:ident) => {{
+            use gemm_f32::microkernel::$ukr::f32 as ukr;
+            let simd = <$simd as gemm_common::simd::MixedSimd<f32, f32, f32, f32>>::try_new()
+                .expect("the chosen SIMD path is available");
+            unsafe {
+                gemm_common::gemm::gemm_basic_generic::<
+                    _,
+                    f32,
+                    { <$simd as gemm_common::simd::MixedSimd<f32, f32, f32, f32>>::SIMD_WIDTH },
+                    { ukr::MR_DIV_N * <$simd as gemm_common::simd::MixedSimd<f32, f32, f32, f32>>::SIMD_WIDTH },
+                    { ukr::NR },
+                    { ukr::MR_DIV_N },
+                    { ukr::H_M },
+                    { ukr::H_N },
+                >(
+                    simd, m, n, k, dst, 1, n as isize, accumulate, a_ptr, a_cs, a_rs, b_ptr, b_cs,
+                    b_rs, 1.0, 1.0, false, false, false, |x, y, z| x * y + z, &ukr::UKR,
+                    &ukr::H_UKR, false, par,
+                )
+            }
+        }};
+    }
+    match crate::simd::path() {
+        // gemm's own dispatch: on a CPU with AVX-512 (which this path implies), its AVX-512
+        // kernels.
+        crate::simd::Path::Avx512 => unsafe {
+            gemm::gemm(
+                m, n, k, dst, 1, n as isize, accumulate, a_ptr, a_cs, a_rs, b_ptr, b_cs, b_rs, 1.0,
+                1.0, false, false, false, par,
+            )
+        },
+        #[cfg(target_arch = "x86_64")]
+        crate::simd::Path::Avx2 => forced!(gemm_common::simd::V3, fma),
+        _ => forced!(gemm_common::simd::Scalar, scalar),
     }
 }
 
@@ -103,14 +119,16 @@ pub(crate) fn bias_relu(y: &mut [f32], n: usize, b: Option<&[f32]>, relu: bool) 
         return;
     }
     y.par_chunks_mut(n * CHUNK).for_each(|rows| {
-        for row in rows.chunks_mut(n) {
-            if let Some(b) = b {
-                row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+        crate::simd::vectorized!({
+            for row in rows.chunks_mut(n) {
+                if let Some(b) = b {
+                    row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+                }
+                if relu {
+                    row.iter_mut().for_each(|v| *v = v.max(0.0));
+                }
             }
-            if relu {
-                row.iter_mut().for_each(|v| *v = v.max(0.0));
-            }
-        }
+        })
     });
 }
 
@@ -149,17 +167,19 @@ pub(crate) fn flatten_host(x: &[f32], g: usize, b: usize, k: usize, keep: Keep) 
     y.par_chunks_mut(width.max(1))
         .enumerate()
         .for_each(|(r, row)| {
-            for gi in 0..g {
-                let src = &x[(gi * b + r) * k..][..k];
-                match keep {
-                    Keep::All => row[gi * k..(gi + 1) * k].copy_from_slice(src),
-                    Keep::Some(kp) => {
-                        for (o, &p) in row[starts[gi]..].iter_mut().zip(&kp[gi]) {
-                            *o = src[p];
+            crate::simd::vectorized!({
+                for gi in 0..g {
+                    let src = &x[(gi * b + r) * k..][..k];
+                    match keep {
+                        Keep::All => row[gi * k..(gi + 1) * k].copy_from_slice(src),
+                        Keep::Some(kp) => {
+                            for (o, &p) in row[starts[gi]..].iter_mut().zip(&kp[gi]) {
+                                *o = src[p];
+                            }
                         }
                     }
                 }
-            }
+            })
         });
     y
 }
@@ -215,10 +235,12 @@ pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
             dz.par_chunks_mut(1 << 14)
                 .zip(y.par_chunks(1 << 14))
                 .for_each(|(g, y)| {
-                    g.iter_mut().zip(y).for_each(|(g, &y)| {
-                        if y <= 0.0 {
-                            *g = 0.0
-                        }
+                    crate::simd::vectorized!({
+                        g.iter_mut().zip(y).for_each(|(g, &y)| {
+                            if y <= 0.0 {
+                                *g = 0.0
+                            }
+                        })
                     })
                 });
         }
@@ -241,11 +263,13 @@ pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
             let parts: Vec<Vec<f32>> = ranges(m, CHUNK)
                 .into_par_iter()
                 .map(|(r0, r1)| {
-                    let mut acc = vec![0.0f32; n];
-                    for row in dz[r0 * n..r1 * n].chunks(n) {
-                        acc.iter_mut().zip(row).for_each(|(a, g)| *a += g);
-                    }
-                    acc
+                    crate::simd::vectorized!({
+                        let mut acc = vec![0.0f32; n];
+                        for row in dz[r0 * n..r1 * n].chunks(n) {
+                            acc.iter_mut().zip(row).for_each(|(a, g)| *a += g);
+                        }
+                        acc
+                    })
                 })
                 .collect();
             let db = sum_partials(parts, n);
@@ -278,21 +302,23 @@ pub fn flatten_groups<T: Tape<f32, Backend> + Merge<T>>(
         let (gy, gx) = grad_read_write(grads, &out_c, &x)?;
         let gx_all = Shared::new(gx);
         ranges(b, CHUNK).into_par_iter().for_each(|(r0, r1)| {
-            for r in r0..r1 {
-                for gi in 0..g {
-                    // SAFETY: this task owns samples r0..r1; (gi, r, ·) is one of them.
-                    let dst = unsafe { gx_all.slice((gi * b + r) * k, k) };
-                    let src = &gy[r * width + starts[gi]..];
-                    match &keep_owned {
-                        None => dst.iter_mut().zip(&src[..k]).for_each(|(a, v)| *a += v),
-                        Some(kp) => {
-                            for (&p, v) in kp[gi].iter().zip(src) {
-                                dst[p] += v;
+            crate::simd::vectorized!({
+                for r in r0..r1 {
+                    for gi in 0..g {
+                        // SAFETY: this task owns samples r0..r1; (gi, r, ·) is one of them.
+                        let dst = unsafe { gx_all.slice((gi * b + r) * k, k) };
+                        let src = &gy[r * width + starts[gi]..];
+                        match &keep_owned {
+                            None => dst.iter_mut().zip(&src[..k]).for_each(|(a, v)| *a += v),
+                            Some(kp) => {
+                                for (&p, v) in kp[gi].iter().zip(src) {
+                                    dst[p] += v;
+                                }
                             }
                         }
                     }
                 }
-            }
+            })
         });
         Ok(())
     });
@@ -314,7 +340,8 @@ mod tests {
     }
 
     /// A two-input layer with bias and ReLU, and the grouped layout, against dfdx's matmul,
-    /// broadcast, relu and permute: values and the gradients of every input.
+    /// broadcast, relu and permute: values and the gradients of every input, on every SIMD path
+    /// this CPU has (gemm's kernels included).
     #[test]
     fn dense_and_flatten_match_the_generic_composition() {
         let dev: Backend = Default::default();
@@ -364,12 +391,16 @@ mod tests {
                 ];
                 (yv, grads)
             };
-            let (y1, g1) = run(true);
             let (y2, g2) = run(false);
-            close(&y1, &y2, 1e-4, &format!("relu {relu}: value"));
-            for (i, (a, b)) in g1.iter().zip(&g2).enumerate() {
-                close(a, b, 1e-4, &format!("relu {relu}: gradient of input {i}"));
-                assert!(a.iter().any(|v| *v != 0.0), "input {i} got a gradient");
+            // gemm's paths round differently (its AVX kernels fuse multiply and add): each path
+            // is held to the generic composition, not to the others' bits.
+            for (path, (y1, g1)) in crate::simd::on_every_path(|_| run(true)) {
+                close(&y1, &y2, 1e-4, &format!("{path:?} relu {relu}: value"));
+                for (i, (a, b)) in g1.iter().zip(&g2).enumerate() {
+                    let what = format!("{path:?} relu {relu}: gradient of input {i}");
+                    close(a, b, 1e-4, &what);
+                    assert!(a.iter().any(|v| *v != 0.0), "{what}: nonzero");
+                }
             }
         }
     }

@@ -11,6 +11,8 @@
 
 use rayon::prelude::*;
 
+use crate::simd::zip_update;
+
 mod bn;
 mod dense;
 mod interact;
@@ -103,7 +105,7 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 pub(crate) fn add_into(a: &mut [f32], b: &[f32]) {
     a.par_chunks_mut(1 << 14)
         .zip(b.par_chunks(1 << 14))
-        .for_each(|(a, b)| a.iter_mut().zip(b).for_each(|(x, y)| *x += y));
+        .for_each(|(a, b)| crate::simd::vectorized!({ zip_update(a, b, |x, y| x + y) }));
 }
 
 /// Sums per-chunk partial vectors in chunk order.
@@ -171,6 +173,25 @@ pub(crate) mod test_util {
     /// `n` values uniform in (−a, a).
     pub fn rand_vec(rng: &mut impl Rng, n: usize, a: f32) -> Vec<f32> {
         (0..n).map(|_| rng.gen_range(-a..a)).collect()
+    }
+
+    /// Runs `f` on every SIMD path this CPU has (`crate::simd`), asserts the paths agree bit for
+    /// bit (compared through `Debug`, which prints each float's shortest exact form), and
+    /// returns the result.
+    pub fn same_on_every_path<R: std::fmt::Debug + Send>(
+        what: &str,
+        mut f: impl FnMut() -> R + Send,
+    ) -> R {
+        let mut runs = crate::simd::on_every_path(|_| f());
+        let first = format!("{:?}", runs[0].1);
+        for (p, r) in &runs[1..] {
+            assert!(
+                format!("{r:?}") == first,
+                "{what}: the {p:?} path differs from the {:?} path",
+                runs[0].0
+            );
+        }
+        runs.swap_remove(0).1
     }
 
     /// Asserts `a` (the kernel's) matches `b` (the generic composition's) to `tol`, relative.

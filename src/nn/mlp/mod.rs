@@ -317,9 +317,11 @@ impl Mlp {
                     let (mean, inv) = (&norms[i].mean, norms[i].inv_std());
                     use rayon::prelude::*;
                     x.par_chunks_mut(width).for_each(|row| {
-                        for ((v, m), s) in row.iter_mut().zip(mean).zip(&inv) {
-                            *v = (*v - m) * s;
-                        }
+                        crate::simd::vectorized!({
+                            for ((v, m), s) in row.iter_mut().zip(mean).zip(&inv) {
+                                *v = (*v - m) * s;
+                            }
+                        })
                     });
                 }
                 let next = self.layers[i].shape[1];

@@ -3,8 +3,13 @@ use rand::{Rng, SeedableRng};
 
 /// The fused training path and the host inference path agree with the generic composition:
 /// two input groups, batch norm with non-trivial running statistics.
+/// On every SIMD path this CPU has.
 #[test]
 fn kernel_paths_match_the_generic_composition() {
+    crate::simd::on_every_path(|_| kernel_paths_match_here());
+}
+
+fn kernel_paths_match_here() {
     let dev: Backend = Default::default();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
     let groups = [

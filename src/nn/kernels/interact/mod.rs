@@ -4,6 +4,8 @@
 //! four functions share one chunked loop over the batch, its per-chunk buffers and its indexing
 //! of tuples and positions; apart, neither half reads without the other.
 
+mod pairs;
+
 use super::{add_into, dot, ranges, sum_partials, Shared, CHUNK};
 use crate::nn::function::InteractionFn;
 use crate::nn::{Backend, T2, T3};
@@ -74,14 +76,27 @@ pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
     let proj = if function == InteractionFn::Outer {
         let proj = outer_projections(&ev, &kv, tuples.order, batch, d);
         out.par_chunks_mut(batch).enumerate().for_each(|(t, o)| {
-            let f = tuples.get(t);
-            for (b, y) in o.iter_mut().enumerate() {
-                *y = (0..tuples.order)
-                    .map(|q| proj[(q * fields + f[q]) * batch + b])
-                    .product();
-            }
+            crate::simd::vectorized!({
+                let f = tuples.get(t);
+                for (b, y) in o.iter_mut().enumerate() {
+                    *y = (0..tuples.order)
+                        .map(|q| proj[(q * fields + f[q]) * batch + b])
+                        .product();
+                }
+            })
         });
         proj
+    } else if pairs_apply(tuples, function, want_vectors) {
+        let scale = match function {
+            InteractionFn::ScalarKernel => kv.clone(),
+            _ => vec![1.0; p],
+        };
+        let sink = pairs::Sink::Values {
+            out: &mut out,
+            scale: &scale,
+        };
+        pairs::forward(&ev, tuples, (batch, d), sink);
+        vec![]
     } else {
         let vchunk = if want_vectors { bd } else { 1 };
         let mut dummy = vec![0.0f32; p];
@@ -94,37 +109,39 @@ pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
             .zip(vslices)
             .enumerate()
             .for_each(|(t, (o, v))| {
-                let f = tuples.get(t);
-                let rows: Vec<&[f32]> = f.iter().map(|&f| &ev[f * bd..(f + 1) * bd]).collect();
-                let weight: Option<&[f32]> =
-                    (function == InteractionFn::VectorKernel).then(|| &kv[t * d..(t + 1) * d]);
-                let scale = if function == InteractionFn::ScalarKernel {
-                    kv[t]
-                } else {
-                    1.0
-                };
-                let mut prod = vec![0.0f32; d];
-                for (b, y) in o.iter_mut().enumerate() {
-                    let s = b * d..(b + 1) * d;
-                    let value = if rows.len() == 2 && weight.is_none() && !want_vectors {
-                        dot(&rows[0][s.clone()], &rows[1][s])
+                crate::simd::vectorized!({
+                    let f = tuples.get(t);
+                    let rows: Vec<&[f32]> = f.iter().map(|&f| &ev[f * bd..(f + 1) * bd]).collect();
+                    let weight: Option<&[f32]> =
+                        (function == InteractionFn::VectorKernel).then(|| &kv[t * d..(t + 1) * d]);
+                    let scale = if function == InteractionFn::ScalarKernel {
+                        kv[t]
                     } else {
-                        prod.copy_from_slice(&rows[0][s.clone()]);
-                        for r in &rows[1..] {
-                            prod.iter_mut()
-                                .zip(&r[s.clone()])
-                                .for_each(|(a, x)| *a *= x);
-                        }
-                        if want_vectors {
-                            v[s].copy_from_slice(&prod);
-                        }
-                        match weight {
-                            Some(w) => dot(&prod, w),
-                            None => prod.iter().sum(),
-                        }
+                        1.0
                     };
-                    *y = scale * value;
-                }
+                    let mut prod = vec![0.0f32; d];
+                    for (b, y) in o.iter_mut().enumerate() {
+                        let s = b * d..(b + 1) * d;
+                        let value = if rows.len() == 2 && weight.is_none() && !want_vectors {
+                            dot(&rows[0][s.clone()], &rows[1][s])
+                        } else {
+                            prod.copy_from_slice(&rows[0][s.clone()]);
+                            for r in &rows[1..] {
+                                prod.iter_mut()
+                                    .zip(&r[s.clone()])
+                                    .for_each(|(a, x)| *a *= x);
+                            }
+                            if want_vectors {
+                                v[s].copy_from_slice(&prod);
+                            }
+                            match weight {
+                                Some(w) => dot(&prod, w),
+                                None => prod.iter().sum(),
+                            }
+                        };
+                        *y = scale * value;
+                    }
+                })
             });
         vec![]
     };
@@ -184,58 +201,78 @@ pub fn interact_gated_sum(
             }
         })
         .collect();
+    if pairs_apply(tuples, function, false) {
+        let mut sum = vec![0.0f32; batch];
+        let sink = pairs::Sink::Sum {
+            sum: &mut sum,
+            coef: &coef,
+            offset,
+        };
+        pairs::forward(ev, tuples, (batch, d), sink);
+        return sum;
+    }
     let parts: Vec<Vec<f32>> = ranges(batch, CHUNK)
         .into_par_iter()
         .map(|(b0, b1)| {
-            let mut acc = vec![-offset; b1 - b0];
-            let mut prod = vec![0.0f32; d];
-            for t in 0..p {
-                let c = coef[t];
-                if c == 0.0 {
-                    continue;
-                }
-                let f = tuples.get(t);
-                match function {
-                    InteractionFn::Outer => {
-                        for (b, y) in (b0..b1).zip(acc.iter_mut()) {
-                            let v: f32 = (0..order)
-                                .map(|q| proj[(q * fields + f[q]) * batch + b])
-                                .product();
-                            *y += c * v;
-                        }
+            crate::simd::vectorized!({
+                let mut acc = vec![-offset; b1 - b0];
+                let mut prod = vec![0.0f32; d];
+                for t in 0..p {
+                    let c = coef[t];
+                    if c == 0.0 {
+                        continue;
                     }
-                    InteractionFn::Inner | InteractionFn::ScalarKernel if order == 2 => {
-                        let r0 = &ev[f[0] * bd + b0 * d..f[0] * bd + b1 * d];
-                        let r1 = &ev[f[1] * bd + b0 * d..f[1] * bd + b1 * d];
-                        for ((y, x0), x1) in acc
-                            .iter_mut()
-                            .zip(r0.chunks_exact(d))
-                            .zip(r1.chunks_exact(d))
-                        {
-                            *y += c * dot(x0, x1);
-                        }
-                    }
-                    _ => {
-                        for (b, y) in (b0..b1).zip(acc.iter_mut()) {
-                            let at = |q: usize| &ev[f[q] * bd + b * d..][..d];
-                            prod.copy_from_slice(at(0));
-                            for q in 1..order {
-                                prod.iter_mut().zip(at(q)).for_each(|(a, x)| *a *= x);
+                    let f = tuples.get(t);
+                    match function {
+                        InteractionFn::Outer => {
+                            for (b, y) in (b0..b1).zip(acc.iter_mut()) {
+                                let v: f32 = (0..order)
+                                    .map(|q| proj[(q * fields + f[q]) * batch + b])
+                                    .product();
+                                *y += c * v;
                             }
-                            let v = if function == InteractionFn::VectorKernel {
-                                dot(&prod, &kv[t * d..(t + 1) * d])
-                            } else {
-                                prod.iter().sum()
-                            };
-                            *y += c * v;
+                        }
+                        InteractionFn::Inner | InteractionFn::ScalarKernel if order == 2 => {
+                            let r0 = &ev[f[0] * bd + b0 * d..f[0] * bd + b1 * d];
+                            let r1 = &ev[f[1] * bd + b0 * d..f[1] * bd + b1 * d];
+                            for ((y, x0), x1) in acc
+                                .iter_mut()
+                                .zip(r0.chunks_exact(d))
+                                .zip(r1.chunks_exact(d))
+                            {
+                                *y += c * dot(x0, x1);
+                            }
+                        }
+                        _ => {
+                            for (b, y) in (b0..b1).zip(acc.iter_mut()) {
+                                let at = |q: usize| &ev[f[q] * bd + b * d..][..d];
+                                prod.copy_from_slice(at(0));
+                                for q in 1..order {
+                                    prod.iter_mut().zip(at(q)).for_each(|(a, x)| *a *= x);
+                                }
+                                let v = if function == InteractionFn::VectorKernel {
+                                    dot(&prod, &kv[t * d..(t + 1) * d])
+                                } else {
+                                    prod.iter().sum()
+                                };
+                                *y += c * v;
+                            }
                         }
                     }
                 }
-            }
-            acc
+                acc
+            })
         })
         .collect();
     parts.concat()
+}
+
+/// Whether [`pairs`] computes this function: inner products (scaled or not) of pairs, without
+/// the product vectors.
+fn pairs_apply(tuples: &FlatTuples, function: InteractionFn, vectors: bool) -> bool {
+    tuples.order == 2
+        && !vectors
+        && matches!(function, InteractionFn::Inner | InteractionFn::ScalarKernel)
 }
 
 /// `proj[q][f][b] = w_q · e_f[b]` for every position q and field f, `(p, fields, batch)`.
@@ -245,12 +282,14 @@ fn outer_projections(ev: &[f32], w: &[f32], order: usize, batch: usize, d: usize
     proj.par_chunks_mut(batch)
         .enumerate()
         .for_each(|(qf, out)| {
-            let (q, f) = (qf / fields, qf % fields);
-            let wq = &w[q * d..(q + 1) * d];
-            let row = &ev[f * batch * d..(f + 1) * batch * d];
-            for (b, y) in out.iter_mut().enumerate() {
-                *y = dot(&row[b * d..(b + 1) * d], wq);
-            }
+            crate::simd::vectorized!({
+                let (q, f) = (qf / fields, qf % fields);
+                let wq = &w[q * d..(q + 1) * d];
+                let row = &ev[f * batch * d..(f + 1) * batch * d];
+                for (b, y) in out.iter_mut().enumerate() {
+                    *y = dot(&row[b * d..(b + 1) * d], wq);
+                }
+            })
         });
     proj
 }
@@ -271,54 +310,60 @@ fn outer_backward(
     let mut gp = vec![0.0f32; order * fields * batch];
     let gp_all = Shared::new(&mut gp);
     ranges(batch, CHUNK).into_par_iter().for_each(|(b0, b1)| {
-        for t in 0..tuples.len() {
-            let f = tuples.get(t);
-            for b in b0..b1 {
-                let g = go[t * batch + b];
-                for q in 0..order {
-                    let mut others = g;
-                    for (r, &fr) in f.iter().enumerate() {
-                        if r != q {
-                            others *= proj[(r * fields + fr) * batch + b];
+        crate::simd::vectorized!({
+            for t in 0..tuples.len() {
+                let f = tuples.get(t);
+                for b in b0..b1 {
+                    let g = go[t * batch + b];
+                    for q in 0..order {
+                        let mut others = g;
+                        for (r, &fr) in f.iter().enumerate() {
+                            if r != q {
+                                others *= proj[(r * fields + fr) * batch + b];
+                            }
                         }
+                        // SAFETY: this task owns samples b0..b1; element (q, f_q, b) is in them.
+                        unsafe { *gp_all.at((q * fields + f[q]) * batch + b) += others };
                     }
-                    // SAFETY: this task owns samples b0..b1; element (q, f_q, b) is in them.
-                    unsafe { *gp_all.at((q * fields + f[q]) * batch + b) += others };
                 }
             }
-        }
+        })
     });
     let mut ge = vec![0.0f32; fields * bd];
     ge.par_chunks_mut(bd).enumerate().for_each(|(f, row)| {
-        for q in 0..order {
-            let wq = &w[q * d..(q + 1) * d];
-            let g = &gp[(q * fields + f) * batch..][..batch];
-            for (b, &gb) in g.iter().enumerate() {
-                if gb != 0.0 {
-                    row[b * d..(b + 1) * d]
-                        .iter_mut()
-                        .zip(wq)
-                        .for_each(|(x, &wk)| *x += gb * wk);
+        crate::simd::vectorized!({
+            for q in 0..order {
+                let wq = &w[q * d..(q + 1) * d];
+                let g = &gp[(q * fields + f) * batch..][..batch];
+                for (b, &gb) in g.iter().enumerate() {
+                    if gb != 0.0 {
+                        row[b * d..(b + 1) * d]
+                            .iter_mut()
+                            .zip(wq)
+                            .for_each(|(x, &wk)| *x += gb * wk);
+                    }
                 }
             }
-        }
+        })
     });
     // gw[q] = Σ_f Σ_b gp[q][f][b] · e_f[b], partials per (q, f) summed in order.
     let parts: Vec<Vec<f32>> = (0..order * fields)
         .into_par_iter()
         .map(|qf| {
-            let f = qf % fields;
-            let mut acc = vec![0.0f32; d];
-            let g = &gp[qf * batch..(qf + 1) * batch];
-            let row = &ev[f * bd..(f + 1) * bd];
-            for (b, &gb) in g.iter().enumerate() {
-                if gb != 0.0 {
-                    acc.iter_mut()
-                        .zip(&row[b * d..(b + 1) * d])
-                        .for_each(|(a, &x)| *a += gb * x);
+            crate::simd::vectorized!({
+                let f = qf % fields;
+                let mut acc = vec![0.0f32; d];
+                let g = &gp[qf * batch..(qf + 1) * batch];
+                let row = &ev[f * bd..(f + 1) * bd];
+                for (b, &gb) in g.iter().enumerate() {
+                    if gb != 0.0 {
+                        acc.iter_mut()
+                            .zip(&row[b * d..(b + 1) * d])
+                            .for_each(|(a, &x)| *a += gb * x);
+                    }
                 }
-            }
-            acc
+                acc
+            })
         })
         .collect();
     let mut gw = vec![0.0f32; order * d];
@@ -350,78 +395,89 @@ fn product_backward(
         _ => 0,
     };
     let mut ge = vec![0.0f32; fields * bd];
+    if gv.is_none() && pairs_apply(tuples, function, false) {
+        let scale = match function {
+            InteractionFn::ScalarKernel => kv.to_vec(),
+            _ => vec![1.0; p],
+        };
+        let want_gscale = function == InteractionFn::ScalarKernel;
+        let gk = pairs::backward(ev, tuples, &scale, go, (batch, d), &mut ge, want_gscale);
+        return (ge, gk);
+    }
     let ge_all = Shared::new(&mut ge);
     let uniform = gv.is_none() && function != InteractionFn::VectorKernel;
     let parts: Vec<Vec<f32>> = ranges(batch, CHUNK)
         .into_par_iter()
         .map(|(b0, b1)| {
-            let mut gk = vec![0.0f32; klen];
-            let mut coef = vec![0.0f32; d];
-            let mut prod = vec![0.0f32; d];
-            for t in 0..p {
-                let f = tuples.get(t);
-                for b in b0..b1 {
-                    let g = go[t * batch + b];
-                    let gvb = gv.map(|v| &v[t * bd + b * d..][..d]);
-                    if g == 0.0 && gvb.is_none() {
-                        continue;
-                    }
-                    let at = |q: usize| &ev[f[q] * bd + b * d..][..d];
-                    match function {
-                        InteractionFn::VectorKernel => {
-                            let phi = &kv[t * d..(t + 1) * d];
-                            coef.iter_mut().zip(phi).for_each(|(c, &w)| *c = g * w);
+            crate::simd::vectorized!({
+                let mut gk = vec![0.0f32; klen];
+                let mut coef = vec![0.0f32; d];
+                let mut prod = vec![0.0f32; d];
+                for t in 0..p {
+                    let f = tuples.get(t);
+                    for b in b0..b1 {
+                        let g = go[t * batch + b];
+                        let gvb = gv.map(|v| &v[t * bd + b * d..][..d]);
+                        if g == 0.0 && gvb.is_none() {
+                            continue;
                         }
-                        InteractionFn::ScalarKernel => coef.fill(g * kv[t]),
-                        _ => coef.fill(g),
-                    }
-                    if let Some(v) = gvb {
-                        coef.iter_mut().zip(v).for_each(|(c, &x)| *c += x);
-                    }
-                    if klen > 0 {
-                        prod.copy_from_slice(at(0));
-                        for q in 1..order {
-                            prod.iter_mut().zip(at(q)).for_each(|(a, x)| *a *= x);
-                        }
-                        if function == InteractionFn::VectorKernel {
-                            gk[t * d..(t + 1) * d]
-                                .iter_mut()
-                                .zip(&prod)
-                                .for_each(|(a, &x)| *a += g * x);
-                        } else {
-                            gk[t] += g * prod.iter().sum::<f32>();
-                        }
-                    }
-                    for (q, &fq) in f.iter().enumerate() {
-                        // SAFETY: this task owns samples b0..b1; row (f_q, b) is one of them.
-                        let dst = unsafe { ge_all.slice(fq * bd + b * d, d) };
-                        if order == 2 {
-                            let other = at(1 - q);
-                            if uniform {
-                                // Inner and scalar kernel without vectors: one coefficient.
-                                let c = coef[0];
-                                dst.iter_mut().zip(other).for_each(|(x, &y)| *x += c * y);
-                            } else {
-                                dst.iter_mut()
-                                    .zip(other)
-                                    .zip(&coef)
-                                    .for_each(|((x, &y), &c)| *x += c * y);
+                        let at = |q: usize| &ev[f[q] * bd + b * d..][..d];
+                        match function {
+                            InteractionFn::VectorKernel => {
+                                let phi = &kv[t * d..(t + 1) * d];
+                                coef.iter_mut().zip(phi).for_each(|(c, &w)| *c = g * w);
                             }
-                        } else {
-                            for k in 0..d {
-                                let mut x = coef[k];
-                                for r in 0..order {
-                                    if r != q {
-                                        x *= at(r)[k];
-                                    }
+                            InteractionFn::ScalarKernel => coef.fill(g * kv[t]),
+                            _ => coef.fill(g),
+                        }
+                        if let Some(v) = gvb {
+                            coef.iter_mut().zip(v).for_each(|(c, &x)| *c += x);
+                        }
+                        if klen > 0 {
+                            prod.copy_from_slice(at(0));
+                            for q in 1..order {
+                                prod.iter_mut().zip(at(q)).for_each(|(a, x)| *a *= x);
+                            }
+                            if function == InteractionFn::VectorKernel {
+                                gk[t * d..(t + 1) * d]
+                                    .iter_mut()
+                                    .zip(&prod)
+                                    .for_each(|(a, &x)| *a += g * x);
+                            } else {
+                                gk[t] += g * prod.iter().sum::<f32>();
+                            }
+                        }
+                        for (q, &fq) in f.iter().enumerate() {
+                            // SAFETY: this task owns samples b0..b1; row (f_q, b) is one of them.
+                            let dst = unsafe { ge_all.slice(fq * bd + b * d, d) };
+                            if order == 2 {
+                                let other = at(1 - q);
+                                if uniform {
+                                    // Inner and scalar kernel without vectors: one coefficient.
+                                    let c = coef[0];
+                                    dst.iter_mut().zip(other).for_each(|(x, &y)| *x += c * y);
+                                } else {
+                                    dst.iter_mut()
+                                        .zip(other)
+                                        .zip(&coef)
+                                        .for_each(|((x, &y), &c)| *x += c * y);
                                 }
-                                dst[k] += x;
+                            } else {
+                                for k in 0..d {
+                                    let mut x = coef[k];
+                                    for r in 0..order {
+                                        if r != q {
+                                            x *= at(r)[k];
+                                        }
+                                    }
+                                    dst[k] += x;
+                                }
                             }
                         }
                     }
                 }
-            }
-            gk
+                gk
+            })
         })
         .collect();
     (ge, sum_partials(parts, klen))

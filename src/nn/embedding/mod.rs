@@ -7,6 +7,7 @@
 //! its table then has one column per kept position and the others are zero in the leaf.
 
 use super::{Backend, T2};
+use crate::simd::{update4, zip_update};
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
@@ -220,34 +221,36 @@ impl Table {
         out.par_chunks_mut((rows * d).max(1))
             .enumerate()
             .for_each(|(f, dst)| {
-                let slot = &self.fields[f];
-                let data = self.region(f);
-                let width = slot.positions.len();
-                if let (Source::Column(c), true) = (slot.source, width == d) {
-                    // The common case, a single-valued field at full width: a straight copy,
-                    // fetching rows a few samples ahead (they are scattered over the table).
-                    let col = |b: usize| batch.matrix()[b * batch.columns() + c] as usize;
+                crate::simd::vectorized!({
+                    let slot = &self.fields[f];
+                    let data = self.region(f);
+                    let width = slot.positions.len();
+                    if let (Source::Column(c), true) = (slot.source, width == d) {
+                        // The common case, a single-valued field at full width: a straight copy,
+                        // fetching rows a few samples ahead (they are scattered over the table).
+                        let col = |b: usize| batch.matrix()[b * batch.columns() + c] as usize;
+                        for b in 0..rows {
+                            if b + PREFETCH < rows {
+                                prefetch(data, col(b + PREFETCH) * 3 * d, d);
+                            }
+                            let s = col(b) * 3 * d;
+                            copy_row(&mut dst[b * d..(b + 1) * d], &data[s..s + d]);
+                        }
+                        return;
+                    }
+                    let mut entries = Vec::new();
                     for b in 0..rows {
-                        if b + PREFETCH < rows {
-                            prefetch(data, col(b + PREFETCH) * 3 * d, d);
-                        }
-                        let s = col(b) * 3 * d;
-                        dst[b * d..(b + 1) * d].copy_from_slice(&data[s..s + d]);
-                    }
-                    return;
-                }
-                let mut entries = Vec::new();
-                for b in 0..rows {
-                    let row = &mut dst[b * d..(b + 1) * d];
-                    batch.entries(slot.source, b, &mut entries);
-                    for &(id, w) in &entries {
-                        let s = id as usize * 3 * width;
-                        let src = &data[s..s + width];
-                        for (&k, &x) in slot.positions.iter().zip(src) {
-                            row[k] += w * x;
+                        let row = &mut dst[b * d..(b + 1) * d];
+                        batch.entries(slot.source, b, &mut entries);
+                        for &(id, w) in &entries {
+                            let s = id as usize * 3 * width;
+                            let src = &data[s..s + width];
+                            for (&k, &x) in slot.positions.iter().zip(src) {
+                                row[k] += w * x;
+                            }
                         }
                     }
-                }
+                })
             });
     }
 
@@ -293,48 +296,50 @@ impl Table {
             .into_par_iter()
             .enumerate()
             .for_each(|(f, (slot, data, touched))| {
-                let w = slot.positions.len();
-                let full = w == d;
-                // Sum the batch's gradients per distinct row (rows repeat within a batch); a value
-                // of a multi-valued field gets its sample's gradient divided by its value count.
-                let mut rows: Vec<(u32, usize, f32)> = Vec::with_capacity(rows_in_batch);
-                let mut entries = Vec::new();
-                for b in 0..rows_in_batch {
-                    batch.entries(slot.source, b, &mut entries);
-                    rows.extend(entries.iter().map(|&(id, w)| (id, b, w)));
-                }
-                rows.sort_unstable_by_key(|&(id, b, _)| (id, b));
-                let mut i = 0;
-                let mut g = vec![0.0f32; w];
-                while i < rows.len() {
-                    let id = rows[i].0 as usize;
-                    if i + PREFETCH < rows.len() {
-                        prefetch(data, rows[i + PREFETCH].0 as usize * 3 * w, 3 * w);
+                crate::simd::vectorized!({
+                    let w = slot.positions.len();
+                    let full = w == d;
+                    // Sum the batch's gradients per distinct row (rows repeat within a batch); a value
+                    // of a multi-valued field gets its sample's gradient divided by its value count.
+                    let mut rows: Vec<(u32, usize, f32)> = Vec::with_capacity(rows_in_batch);
+                    let mut entries = Vec::new();
+                    for b in 0..rows_in_batch {
+                        batch.entries(slot.source, b, &mut entries);
+                        rows.extend(entries.iter().map(|&(id, w)| (id, b, w)));
                     }
-                    g.iter_mut().for_each(|x| *x = 0.0);
-                    while i < rows.len() && rows[i].0 as usize == id {
-                        let (_, b, wt) = rows[i];
-                        let gb = &grad[f * rows_in_batch * d + b * d..][..d];
-                        if full {
-                            g.iter_mut().zip(gb).for_each(|(x, &y)| *x += wt * y);
-                        } else {
-                            for (x, &k) in g.iter_mut().zip(&slot.positions) {
-                                *x += wt * gb[k];
-                            }
+                    rows.sort_unstable_by_key(|&(id, b, _)| (id, b));
+                    let mut i = 0;
+                    let mut g = vec![0.0f32; w];
+                    while i < rows.len() {
+                        let id = rows[i].0 as usize;
+                        if i + PREFETCH < rows.len() {
+                            prefetch(data, rows[i + PREFETCH].0 as usize * 3 * w, 3 * w);
                         }
-                        i += 1;
+                        g.iter_mut().for_each(|x| *x = 0.0);
+                        while i < rows.len() && rows[i].0 as usize == id {
+                            let (_, b, wt) = rows[i];
+                            let gb = &grad[f * rows_in_batch * d + b * d..][..d];
+                            if full {
+                                zip_update(&mut g, gb, |x, y| x + wt * y);
+                            } else {
+                                for (x, &k) in g.iter_mut().zip(&slot.positions) {
+                                    *x += wt * gb[k];
+                                }
+                            }
+                            i += 1;
+                        }
+                        touched[id] = step;
+                        let row = &mut data[id * 3 * w..(id + 1) * 3 * w];
+                        let (wt, mv) = row.split_at_mut(w);
+                        let (m, v) = mv.split_at_mut(w);
+                        update4(wt, m, v, &g, |wt, m, v, g| {
+                            let gk = g + l2 * wt;
+                            let m = b1 * m + (1.0 - b1) * gk;
+                            let v = b2 * v + (1.0 - b2) * gk * gk;
+                            (wt - step_size * m / (v.sqrt() * inv_sqrt_c2 + eps), m, v)
+                        });
                     }
-                    touched[id] = step;
-                    let row = &mut data[id * 3 * w..(id + 1) * 3 * w];
-                    let (wt, mv) = row.split_at_mut(w);
-                    let (m, v) = mv.split_at_mut(w);
-                    for k in 0..w {
-                        let gk = g[k] + l2 * wt[k];
-                        m[k] = b1 * m[k] + (1.0 - b1) * gk;
-                        v[k] = b2 * v[k] + (1.0 - b2) * gk * gk;
-                        wt[k] -= step_size * m[k] / (v[k].sqrt() * inv_sqrt_c2 + eps);
-                    }
-                }
+                })
             });
     }
 }
@@ -359,6 +364,20 @@ fn advise_huge_pages(v: &mut Vec<f32>) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = v;
+}
+
+/// `dst.copy_from_slice(src)` in 16-float pieces of constant size, which compile to vector
+/// moves; a copy of a run-time length calls memmove, whose call costs more than the 64 bytes.
+#[inline(always)]
+fn copy_row(dst: &mut [f32], src: &[f32]) {
+    assert_eq!(dst.len(), src.len(), "row lengths");
+    let mut d = dst.chunks_exact_mut(16);
+    let mut s = src.chunks_exact(16);
+    for (a, b) in (&mut d).zip(&mut s) {
+        let a: &mut [f32; 16] = a.try_into().expect("a block");
+        *a = b.try_into().expect("a block");
+    }
+    d.into_remainder().copy_from_slice(s.remainder());
 }
 
 /// How many rows ahead the gather and the update fetch: the rows are scattered over the table,
@@ -396,3 +415,6 @@ pub fn with_leaf_grad<R>(grads: &mut super::Grads, leaf: &T2, f: impl FnOnce(&[f
         f(&grads.get(leaf).as_vec())
     }
 }
+
+#[cfg(test)]
+mod tests;
