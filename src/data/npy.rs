@@ -92,6 +92,64 @@ pub fn write_file<T: Element>(
     Ok(())
 }
 
+/// An array written to a file in pieces, its shape known up front, so that a generator never
+/// holds it whole.
+pub struct FileWriter<T: Element> {
+    w: io::BufWriter<std::fs::File>,
+    path: std::path::PathBuf,
+    left: usize,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T: Element> FileWriter<T> {
+    /// Creates `path` and writes the header of an array of `shape`.
+    pub fn create(path: &std::path::Path, shape: &[usize]) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let f = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut w = io::BufWriter::with_capacity(1 << 20, f);
+        w.write_all(&header::<T>(shape))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(FileWriter {
+            w,
+            path: path.to_path_buf(),
+            left: shape.iter().product(),
+            _t: std::marker::PhantomData,
+        })
+    }
+
+    /// Appends the next values.
+    pub fn push(&mut self, data: &[T]) -> anyhow::Result<()> {
+        use anyhow::Context;
+        anyhow::ensure!(
+            data.len() <= self.left,
+            "{}: more values than its shape holds",
+            self.path.display()
+        );
+        self.left -= data.len();
+        self.w
+            .write_all(as_bytes(data))
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+
+    /// Checks every value was written, then flushes and syncs the file.
+    pub fn finish(self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        anyhow::ensure!(
+            self.left == 0,
+            "{}: {} values short of its shape",
+            self.path.display(),
+            self.left
+        );
+        let path = self.path;
+        self.w
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
 /// The bytes of a slice of plain numbers (little-endian on the machines we run on).
 pub fn as_bytes<T: Element>(data: &[T]) -> &[u8] {
     // SAFETY: `Element` is sealed to plain integers and floats: no padding, and u8 has no

@@ -59,9 +59,21 @@ impl fmt::Display for Plan {
                 let _ = writeln!(
                     out,
                     "data      synthetic: {} rows × {} fields (vocab {}, rank {}), {}; {} planted interaction{}",
-                    num(syn.rows), syn.fields, syn.vocab, syn.rank, split.unwrap_or_default(),
+                    num(syn.rows), syn.fields, vocab_words(&syn.vocab), syn.rank, split.unwrap_or_default(),
                     syn.planted.len(), if syn.planted.len() == 1 { "" } else { "s" }
                 );
+                if syn.zipf > 0.0 || syn.missing > 0.0 {
+                    let _ = writeln!(
+                        out,
+                        "            categories drawn {}; {}% of values missing",
+                        if syn.zipf > 0.0 {
+                            format!("from a Zipf law of exponent {}", syn.zipf)
+                        } else {
+                            "uniformly".to_string()
+                        },
+                        syn.missing * 100.0
+                    );
+                }
                 for p in &syn.planted {
                     let names: Vec<String> = p.fields.iter().map(|i| format!("f{i}")).collect();
                     let _ = writeln!(
@@ -232,5 +244,24 @@ impl fmt::Display for Plan {
             let _ = writeln!(out, "warning: {w}");
         }
         f.write_str(&out)
+    }
+}
+
+/// "50" when every field has 50 categories, else "10 to 1,000,000 per field, 2,345,678 in all".
+fn vocab_words(vocab: &[usize]) -> String {
+    let (lo, hi) = (
+        vocab.iter().copied().min().unwrap_or(0),
+        vocab.iter().copied().max().unwrap_or(0),
+    );
+    if lo == hi {
+        num(lo)
+    } else {
+        let total: usize = vocab.iter().sum();
+        format!(
+            "{} to {} per field, {} in all",
+            num(lo),
+            num(hi),
+            num(total)
+        )
     }
 }

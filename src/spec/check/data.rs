@@ -7,7 +7,9 @@ pub(super) fn default_data(dir: &Path, name: &str) -> DataSpec {
         source: DataSource::Synthetic(SyntheticSpec {
             rows: 100_000,
             fields: 12,
-            vocab: 50,
+            vocab: vec![50; 12],
+            zipf: 0.0,
+            missing: 0.0,
             rank: 4,
             first_order: 0.1,
             planted: vec![],
@@ -62,13 +64,23 @@ pub(super) const DATA_KEYS: &[&str] = &[
     "rows",
     "fields",
     "vocab",
+    "zipf",
+    "missing",
     "rank",
     "first_order",
     "planted",
 ];
 pub(super) const CSV_KEYS: &[&str] = &["label", "delimiter", "unlisted"];
-pub(super) const SYNTHETIC_KEYS: &[&str] =
-    &["rows", "fields", "vocab", "rank", "first_order", "planted"];
+pub(super) const SYNTHETIC_KEYS: &[&str] = &[
+    "rows",
+    "fields",
+    "vocab",
+    "zipf",
+    "missing",
+    "rank",
+    "first_order",
+    "planted",
+];
 pub(super) const FILE_KEYS: &[&str] = &["train", "valid", "test"];
 
 pub(super) fn data_block(sink: &mut Sink, b: &Block, dir: &Path, name: &str) -> DataSpec {

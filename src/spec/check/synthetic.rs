@@ -3,8 +3,39 @@
 use super::*;
 
 pub(super) fn synthetic(sink: &mut Sink, t: &Table) -> SyntheticSpec {
-    let fields = t.count(sink, "fields", 12, 2);
-    let vocab = t.count(sink, "vocab", 50, 2);
+    let vocab_list = t.value("vocab").and_then(|v| match &v.kind {
+        ValueKind::List(xs) => Some((v, xs)),
+        _ => None,
+    });
+    // A list of vocabularies says how many fields there are; `fields` may repeat it.
+    let fields = match vocab_list {
+        Some((_, xs)) if t.value("fields").is_none() => xs.len().max(2),
+        _ => t.count(sink, "fields", 12, 2),
+    };
+    let vocab = match vocab_list {
+        Some((v, xs)) => {
+            let each: Vec<usize> = xs
+                .iter()
+                .map(|x| sink.ok(int_in(x, 2, u32::MAX as i64 - 1)).unwrap_or(2) as usize)
+                .collect();
+            if each.len() != fields {
+                sink.push(
+                    Diagnostic::error(
+                        v.span,
+                        format!("{} vocabularies for {fields} fields", each.len()),
+                        "expected one per field",
+                    )
+                    .with_help("give one number for every field, or one number for all"),
+                );
+            }
+            let mut each = each;
+            each.resize(fields, 2);
+            each
+        }
+        None => vec![t.count(sink, "vocab", 50, 2); fields],
+    };
+    let zipf = t.num(sink, "zipf", 0.0, Range::NON_NEGATIVE);
+    let missing = t.num(sink, "missing", 0.0, Range::RATE);
     let rows = t.count(sink, "rows", 100_000, 10);
     let rank = t.count(sink, "rank", 4, 1);
     let first_order = t.num(sink, "first_order", 0.1, Range::NON_NEGATIVE);
@@ -40,6 +71,8 @@ pub(super) fn synthetic(sink: &mut Sink, t: &Table) -> SyntheticSpec {
         rows,
         fields,
         vocab,
+        zipf,
+        missing,
         rank,
         first_order,
         planted,

@@ -139,8 +139,14 @@ pub struct SyntheticSpec {
     pub rows: usize,
     /// Fields, named `f0`, `f1`, ….
     pub fields: usize,
-    /// Categories per field.
-    pub vocab: usize,
+    /// Categories of each field (`vocab = 50` gives every field 50; a list gives each its own).
+    pub vocab: Vec<usize>,
+    /// Exponent of the Zipf law the categories are drawn from (category k with weight
+    /// 1 / (k + 1)^zipf); 0 draws them uniformly.
+    pub zipf: f64,
+    /// Chance that a value is missing (drawn per row and field). A missing value takes the
+    /// field's reserved id 0 and adds nothing to the logit.
+    pub missing: f64,
     /// Length of each category's hidden vectors.
     pub rank: usize,
     /// Scale of the weak first-order terms every field gets.

@@ -7,6 +7,11 @@
 //! rows) so that `strength` means the same for every function. The label is drawn from
 //! Bernoulli(sigmoid(logit)), so the true probability of every row is known, and with it the
 //! best AUC and log loss any model can reach (the Bayes metrics).
+//!
+//! Each field has its own vocabulary; categories are drawn uniformly or from a Zipf law, and a
+//! value may be missing (the field's id 0, contributing nothing). Rows are generated straight
+//! into the cache's files in blocks, so memory does not grow with the row count: only with the
+//! vocabularies (each category's first-order weight, and hidden vectors for planted fields).
 
 use super::cache::Building;
 use super::meta::{
@@ -27,6 +32,37 @@ const BIAS: f64 = -0.5;
 
 /// Rows drawn to standardise each planted term.
 const CALIBRATION_ROWS: usize = 20_000;
+
+/// A missing value among a row's category indices.
+const MISSING: u32 = u32::MAX;
+
+/// Rows generated per block written to the cache.
+const BLOCK_ROWS: usize = 1 << 16;
+
+/// How one field's categories are drawn.
+enum Draw {
+    Uniform(u32),
+    Zipf(rand_distr::Zipf<f64>),
+}
+
+impl Draw {
+    fn new(vocab: usize, zipf: f64) -> Self {
+        if zipf > 0.0 {
+            Draw::Zipf(rand_distr::Zipf::new(vocab as u64, zipf).expect("vocab ≥ 2 and zipf > 0"))
+        } else {
+            Draw::Uniform(vocab as u32)
+        }
+    }
+
+    /// A category index, 0-based (0 the most frequent under Zipf).
+    fn sample(&self, rng: &mut impl Rng) -> u32 {
+        match self {
+            Draw::Uniform(v) => rng.gen_range(0..*v),
+            // Zipf draws 1..=n; the float holds every value exactly (n < 2^32).
+            Draw::Zipf(z) => z.sample(rng) as u32 - 1,
+        }
+    }
+}
 
 /// Name of synthetic field `i`.
 pub fn field_name(i: usize) -> String {
@@ -51,6 +87,10 @@ struct Term {
 impl Term {
     fn raw(&self, ids: &[u32]) -> f64 {
         let rank = self.rank;
+        // A missing value's hidden vector is zero: the term is 0 for every function.
+        if self.fields.iter().any(|&f| ids[f] == MISSING) {
+            return 0.0;
+        }
         let h = |q: usize| {
             let v = ids[self.fields[q]] as usize;
             &self.hidden[q][v * rank..(v + 1) * rank]
@@ -83,10 +123,20 @@ impl Term {
     }
 }
 
+/// A category index from `d`, or `MISSING` with chance `missing`.
+fn draw(d: &Draw, missing: f64, rng: &mut impl Rng) -> u32 {
+    if missing > 0.0 && rng.gen::<f64>() < missing {
+        MISSING
+    } else {
+        d.sample(rng)
+    }
+}
+
 /// The generator: parameters drawn from the seed.
 pub struct Generator {
     spec: SyntheticSpec,
     first_order: Vec<Vec<f64>>,
+    draws: Vec<Draw>,
     terms: Vec<Term>,
     rng: rand_chacha::ChaCha8Rng,
 }
@@ -95,14 +145,16 @@ impl Generator {
     /// Draws every hidden vector and kernel from `seed`.
     pub fn new(spec: &SyntheticSpec, seed: u64) -> Self {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_da7a);
-        let (r, v) = (spec.rank, spec.vocab);
+        let r = spec.rank;
+        let vocab = &spec.vocab;
+        let draws: Vec<Draw> = vocab.iter().map(|&v| Draw::new(v, spec.zipf)).collect();
         let normal = |n: usize, scale: f64, rng: &mut rand_chacha::ChaCha8Rng| -> Vec<f64> {
             (0..n)
                 .map(|_| scale * Distribution::<f64>::sample(&StandardNormal, rng))
                 .collect::<Vec<f64>>()
         };
         let first_order = (0..spec.fields)
-            .map(|_| normal(v, spec.first_order, &mut rng))
+            .map(|f| normal(vocab[f], spec.first_order, &mut rng))
             .collect();
         let mut terms: Vec<Term> = spec
             .planted
@@ -112,7 +164,7 @@ impl Generator {
                 let hidden = p
                     .fields
                     .iter()
-                    .map(|_| normal(v * r, 1.0, &mut rng))
+                    .map(|&f| normal(vocab[f] * r, 1.0, &mut rng))
                     .collect();
                 let params = match p.function {
                     InteractionFn::Inner => vec![],
@@ -141,7 +193,7 @@ impl Generator {
             let (mut s, mut s2) = (0.0, 0.0);
             for _ in 0..CALIBRATION_ROWS {
                 for &f in &t.fields {
-                    ids[f] = rng.gen_range(0..v as u32);
+                    ids[f] = draw(&draws[f], spec.missing, &mut rng);
                 }
                 let x = t.raw(&ids);
                 s += x;
@@ -154,6 +206,7 @@ impl Generator {
         Generator {
             spec: spec.clone(),
             first_order,
+            draws,
             terms,
             rng,
         }
@@ -163,7 +216,9 @@ impl Generator {
     pub fn probability(&self, ids: &[u32]) -> f64 {
         let mut logit = BIAS;
         for (f, &v) in ids.iter().enumerate() {
-            logit += self.first_order[f][v as usize];
+            if v != MISSING {
+                logit += self.first_order[f][v as usize];
+            }
         }
         for t in &self.terms {
             logit += t.strength * (t.raw(ids) - t.mean) / t.std;
@@ -171,10 +226,11 @@ impl Generator {
         1.0 / (1.0 + (-logit).exp())
     }
 
-    /// The next row: category indices (0..vocab), its true probability and its label.
+    /// The next row: category indices (0..vocab, or `MISSING`), its true probability and its
+    /// label.
     pub fn row(&mut self, ids: &mut [u32]) -> (f64, u8) {
-        for x in ids.iter_mut() {
-            *x = self.rng.gen_range(0..self.spec.vocab as u32);
+        for (x, d) in ids.iter_mut().zip(&self.draws) {
+            *x = draw(d, self.spec.missing, &mut self.rng);
         }
         let p = self.probability(ids);
         let y = u8::from(self.rng.gen::<f64>() < p);
@@ -222,18 +278,42 @@ pub fn generate(spec: &SyntheticSpec, split: [f64; 3], seed: u64, out: &Building
     let mut bayes = Vec::new();
     let mut ids = vec![0u32; n];
     for (t, &rows) in sizes.iter().enumerate() {
-        let mut matrix = Vec::with_capacity(rows * n);
+        let name = SPLITS[t];
+        let mut ids_out =
+            npy::FileWriter::<u32>::create(&dir.join(format!("{name}.ids.npy")), &[rows, n])?;
+        let mut labels_out =
+            npy::FileWriter::<u8>::create(&dir.join(format!("{name}.labels.npy")), &[rows])?;
+        // The Bayes metrics need every row's probability and label: 5 bytes a row, the one
+        // per-row cost kept (45M rows: 225 MB).
         let mut labels = Vec::with_capacity(rows);
         let mut probs = Vec::with_capacity(rows);
-        for _ in 0..rows {
-            let (p, y) = g.row(&mut ids);
-            matrix.extend(ids.iter().map(|&v| v + 1));
-            labels.push(y);
-            probs.push(p as f32);
+        let mut present = vec![0u64; n];
+        let mut block = Vec::with_capacity(BLOCK_ROWS.min(rows) * n);
+        let mut done = 0;
+        while done < rows {
+            let take = BLOCK_ROWS.min(rows - done);
+            block.clear();
+            let first = labels.len();
+            for _ in 0..take {
+                let (p, y) = g.row(&mut ids);
+                for (f, &v) in ids.iter().enumerate() {
+                    // Cache ids: category + 1; a missing value is the reserved id 0.
+                    if v == MISSING {
+                        block.push(0);
+                    } else {
+                        block.push(v + 1);
+                        present[f] += 1;
+                    }
+                }
+                labels.push(y);
+                probs.push(p as f32);
+            }
+            ids_out.push(&block)?;
+            labels_out.push(&labels[first..])?;
+            done += take;
         }
-        let name = SPLITS[t];
-        npy::write_file(&dir.join(format!("{name}.ids.npy")), &[rows, n], &matrix)?;
-        npy::write_file(&dir.join(format!("{name}.labels.npy")), &[rows], &labels)?;
+        ids_out.finish()?;
+        labels_out.finish()?;
         bayes.push(SplitMetrics {
             auc: metrics::auc(&probs, &labels).unwrap_or(f64::NAN),
             logloss: metrics::logloss(&probs, &labels),
@@ -243,7 +323,7 @@ pub fn generate(spec: &SyntheticSpec, split: [f64; 3], seed: u64, out: &Building
             rows,
             positives: labels.iter().map(|&l| l as usize).sum(),
             oov: vec![0; n],
-            values: vec![rows as u64; n],
+            values: present,
         });
     }
     let truth = g.truth();
@@ -253,7 +333,7 @@ pub fn generate(spec: &SyntheticSpec, split: [f64; 3], seed: u64, out: &Building
             (
                 field_name(f),
                 std::iter::once("<oov>".to_string())
-                    .chain((0..spec.vocab).map(|v| v.to_string()))
+                    .chain((0..spec.vocab[f]).map(|v| v.to_string()))
                     .collect(),
             )
         })
@@ -266,7 +346,7 @@ pub fn generate(spec: &SyntheticSpec, split: [f64; 3], seed: u64, out: &Building
             .map(|f| FieldMeta {
                 name: field_name(f),
                 kind: FieldKind::Categorical,
-                vocab: spec.vocab + 1,
+                vocab: spec.vocab[f] + 1,
                 column: Some(f),
                 missing: None,
             })
@@ -279,3 +359,6 @@ pub fn generate(spec: &SyntheticSpec, split: [f64; 3], seed: u64, out: &Building
         bayes: Some(bayes),
     })
 }
+
+#[cfg(test)]
+mod tests;
