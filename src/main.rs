@@ -55,7 +55,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(a) => cmd::each(&a.specs, |p| cmd::check::run(p)),
         Command::Fmt(a) => cmd::each(&a.specs, |p| cmd::fmt::run(p, a.check, a.write)),
-        Command::Data(a) => one(cmd::data::run(&a.spec, a.json, a.rebuild, a.quiet)),
+        Command::Data(a) => one(cmd::data::run(&a)),
         Command::Run(a) => one(cmd::run::run(
             &a.spec,
             a.quiet,

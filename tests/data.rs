@@ -865,3 +865,92 @@ fn written_files_follow_the_umask_and_keep_their_mode() {
     assert_eq!(mode(&ds.dir), mode(&plain_dir), "{:o}", mode(&ds.dir));
     assert_eq!(mode(&ds.dir.join("meta.ron")), mode(&plain));
 }
+
+/// `aim data --export tsv` writes a split back as the rows it came from: the label, each
+/// categorical value, an out-of-vocabulary value as an empty cell, and a multi-valued field's
+/// values joined by `|` (its missing cell empty).
+#[test]
+fn a_split_exports_back_to_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let colors = ["red", "blue", "green"];
+    let tags = ["a|b", "b", "", "c|a|b"];
+    let rows: Vec<(usize, String, &str)> = (0..40)
+        .map(|i| {
+            // One rare color (seen once in training): out of vocabulary under min_count = 2.
+            let c = if i == 5 {
+                "rare".to_string()
+            } else {
+                colors[i % 3].to_string()
+            };
+            (i % 2, c, tags[i % 4])
+        })
+        .collect();
+    let text: String = rows
+        .iter()
+        .map(|(y, c, t)| format!("{y},{c},{t}\n"))
+        .collect();
+    write(
+        dir.path(),
+        "d.csv",
+        format!("y,color,tags\n{text}").as_bytes(),
+    );
+    let spec = csv_spec(
+        dir.path(),
+        "color = categorical\ntags = multi(sep = \"|\")",
+        "shuffle = false\nmin_count = 2",
+    );
+    let (ds, _) = prep(&spec).unwrap();
+    let out = dir.path().join("train.tsv");
+    let n = aim::data::export::tsv(&ds, "train", &out).unwrap();
+    let got = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines[0], "label\tcolor\ttags");
+    assert_eq!(n, ds.splits[0].rows());
+    assert_eq!(lines.len(), n + 1);
+    for (i, line) in lines[1..].iter().enumerate() {
+        let (y, c, t) = &rows[i];
+        let color = if c == "rare" { "" } else { c.as_str() };
+        assert_eq!(*line, format!("{y}\t{color}\t{t}"), "row {i}");
+    }
+    let e = aim::data::export::tsv(&ds, "training", &out).unwrap_err();
+    assert!(
+        format!("{e}").contains("expected one of train, valid, test"),
+        "{e}"
+    );
+}
+
+/// Synthetic rows export as their category indices, a missing value as an empty cell, with the
+/// labels of the cache.
+#[test]
+fn synthetic_rows_export_with_missing_values_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec_in(
+        dir.path(),
+        "format = synthetic\nrows = 3000\nvocab = [5, 7, 1000]\nzipf = 1.2\nmissing = 0.1\n\
+         planted = [inner(f0, f2)]",
+    );
+    let (ds, _) = prep(&spec).unwrap();
+    let out = dir.path().join("test.tsv");
+    let n = aim::data::export::tsv(&ds, "test", &out).unwrap();
+    let got = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines[0], "label\tf0\tf1\tf2");
+    assert_eq!(lines.len(), n + 1);
+    let split = &ds.splits[2];
+    let mut empty = 0;
+    for (r, line) in lines[1..].iter().enumerate() {
+        let cells: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cells[0], split.labels.data()[r].to_string());
+        for (f, cell) in cells[1..].iter().enumerate() {
+            let id = split.row(r)[f];
+            if id == 0 {
+                assert_eq!(*cell, "");
+                empty += 1;
+            } else {
+                assert_eq!(*cell, (id - 1).to_string());
+            }
+        }
+    }
+    let rate = empty as f64 / (3 * n) as f64;
+    assert!((0.05..0.15).contains(&rate), "missing rate {rate}");
+}

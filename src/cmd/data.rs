@@ -1,6 +1,7 @@
-//! `aim data SPEC`: builds (or reuses) the cache and summarises it.
+//! `aim data SPEC`: builds (or reuses) the cache and summarises it, or writes a split back out
+//! (`--export tsv`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The flags of `aim data`.
 #[derive(clap::Args)]
@@ -16,13 +17,38 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write a split back out as text instead of the summary: label, then each field's value
+    /// (empty when missing or out of vocabulary; a multi-valued field's joined by `|`).
+    #[arg(long, value_enum, requires = "output")]
+    pub export: Option<Export>,
+    /// The split to export.
+    #[arg(long, value_parser = ["train", "valid", "test"], default_value = "test", requires = "export")]
+    pub split: String,
+    /// The file to export to (written whole or not at all).
+    #[arg(long, short, requires = "export")]
+    pub output: Option<PathBuf>,
+}
+
+/// What `--export` writes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Export {
+    /// Tab-separated, with a header line.
+    Tsv,
 }
 
 /// Prepares the spec's data and prints the summary (text or JSON).
-pub fn run(path: &Path, json: bool, rebuild: bool, quiet: bool) -> super::Result {
-    let (_, spec) = super::load(path)?;
+pub fn run(a: &Args) -> super::Result {
+    let (json, quiet) = (a.json, a.quiet);
+    let (_, spec) = super::load(&a.spec)?;
     let progress = crate::data::progress::Progress::new(quiet);
-    let (ds, used) = crate::data::prepare(&spec, rebuild, &progress)?;
+    let (ds, used) = crate::data::prepare(&spec, a.rebuild, &progress)?;
+    if let (Some(Export::Tsv), Some(out)) = (a.export, &a.output) {
+        let rows = crate::data::export::tsv(&ds, &a.split, out)?;
+        if !quiet {
+            eprintln!("wrote {} rows of {} to {}", rows, a.split, out.display());
+        }
+        return Ok(());
+    }
     if json {
         let v = crate::data::summary::json(&ds.meta, &ds.dir, used);
         println!(

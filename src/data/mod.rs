@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod cache;
+pub mod export;
 pub mod ingest;
 pub mod meta;
 pub mod npy;
