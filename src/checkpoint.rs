@@ -28,9 +28,11 @@ struct Meta {
     step_rows: usize,
 }
 
-enum Data {
-    F32(Vec<f32>),
-    U32(Vec<u32>),
+/// A tensor to write: borrowed where the model holds it whole (the tables, the best snapshot),
+/// so that a checkpoint of a 4 GB model does not first copy it.
+enum Data<'a> {
+    F32(std::borrow::Cow<'a, [f32]>),
+    U32(&'a [u32]),
 }
 
 /// The key of an `aim train` run (see [`crate::io::run_key`]).
@@ -51,33 +53,34 @@ pub fn save(
     opt: &Optimizers,
     state: &FitState,
 ) -> Result<()> {
+    use std::borrow::Cow;
     let mut out: Vec<(String, Data)> = Vec::new();
     for (i, p) in model.params().iter().enumerate() {
-        out.push((format!("p.{i}"), Data::F32(p.values())));
+        out.push((format!("p.{i}"), Data::F32(Cow::Owned(p.values()))));
         if let Some((m, v)) = opt.adam.moments(p) {
-            out.push((format!("m.{i}"), Data::F32(m)));
-            out.push((format!("v.{i}"), Data::F32(v)));
+            out.push((format!("m.{i}"), Data::F32(Cow::Owned(m))));
+            out.push((format!("v.{i}"), Data::F32(Cow::Owned(v))));
         }
     }
     for (i, t) in model.tables.iter().chain(model.linear.iter()).enumerate() {
         let (data, touched) = t.raw();
-        out.push((format!("t{i}.data"), Data::F32(data.to_vec())));
-        out.push((format!("t{i}.touched"), Data::U32(touched.to_vec())));
+        out.push((format!("t{i}.data"), Data::F32(Cow::Borrowed(data))));
+        out.push((format!("t{i}.touched"), Data::U32(touched)));
     }
     for (i, r) in model.running().iter().enumerate() {
-        out.push((format!("bn{i}.mean"), Data::F32(r.mean.clone())));
-        out.push((format!("bn{i}.var"), Data::F32(r.var.clone())));
+        out.push((format!("bn{i}.mean"), Data::F32(Cow::Owned(r.mean.clone()))));
+        out.push((format!("bn{i}.var"), Data::F32(Cow::Owned(r.var.clone()))));
     }
     if let Some((_, _, snap)) = &state.best {
         for (i, p) in snap.params.iter().enumerate() {
-            out.push((format!("b.p.{i}"), Data::F32(p.clone())));
+            out.push((format!("b.p.{i}"), Data::F32(Cow::Borrowed(p))));
         }
         for (i, t) in snap.tables.iter().enumerate() {
-            out.push((format!("b.t{i}"), Data::F32(t.clone())));
+            out.push((format!("b.t{i}"), Data::F32(Cow::Borrowed(t))));
         }
         for (i, (m, v)) in snap.running.iter().enumerate() {
-            out.push((format!("b.bn{i}.mean"), Data::F32(m.clone())));
-            out.push((format!("b.bn{i}.var"), Data::F32(v.clone())));
+            out.push((format!("b.bn{i}.mean"), Data::F32(Cow::Borrowed(m))));
+            out.push((format!("b.bn{i}.var"), Data::F32(Cow::Borrowed(v))));
         }
     }
     let meta = Meta {
@@ -96,7 +99,7 @@ pub fn save(
         .map(|(name, d)| {
             let (dtype, bytes, n) = match d {
                 Data::F32(v) => (Dtype::F32, crate::data::npy::as_bytes(v), v.len()),
-                Data::U32(v) => (Dtype::U32, crate::data::npy::as_bytes(v), v.len()),
+                Data::U32(v) => (Dtype::U32, crate::data::npy::as_bytes(*v), v.len()),
             };
             (
                 name.clone(),
@@ -106,8 +109,16 @@ pub fn save(
         .collect();
     let mut info = HashMap::new();
     info.insert("aim".to_string(), serde_json::to_string(&meta)?);
-    let bytes = safetensors::serialize(views, &Some(info))?;
-    crate::io::write_atomically(path, &bytes)
+    // Streamed into the temporary file tensor by tensor: no second copy of the whole state.
+    let tmp = crate::io::temp_beside(path)?;
+    safetensors::serialize_to_file(views, &Some(info), tmp.path())
+        .map_err(anyhow::Error::from)
+        .and_then(|_| Ok(tmp.as_file().sync_all()?))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 fn f32s(st: &SafeTensors<'_>, name: &str) -> Result<Vec<f32>> {
