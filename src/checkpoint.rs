@@ -99,7 +99,7 @@ pub fn save(
         .map(|(name, d)| {
             let (dtype, bytes, n) = match d {
                 Data::F32(v) => (Dtype::F32, crate::data::npy::as_bytes(v), v.len()),
-                Data::U32(v) => (Dtype::U32, crate::data::npy::as_bytes(*v), v.len()),
+                Data::U32(v) => (Dtype::U32, crate::data::npy::as_bytes(v), v.len()),
             };
             (
                 name.clone(),
