@@ -250,8 +250,8 @@ pub(crate) fn update4(
 macro_rules! vectorized {
     ($body:block) => {
         match $crate::simd::path() {
-            // SAFETY: `path` only returns a path whose features this CPU has (`force` checks
-            // `available`, and nothing else stores the choice).
+            // SAFETY: `path` only returns a path whose features this CPU has: `force` and
+            // `path` store only checked choices, and the tests' pools only available paths.
             #[cfg(target_arch = "x86_64")]
             $crate::simd::Path::Avx512 => {
                 let body = || $body;
