@@ -67,9 +67,10 @@ pub fn save(
         out.push((format!("t{i}.data"), Data::F32(Cow::Borrowed(data))));
         out.push((format!("t{i}.touched"), Data::U32(touched)));
     }
-    for (i, r) in model.running().iter().enumerate() {
-        out.push((format!("bn{i}.mean"), Data::F32(Cow::Owned(r.mean.clone()))));
-        out.push((format!("bn{i}.var"), Data::F32(Cow::Owned(r.var.clone()))));
+    let running = model.running();
+    for (i, r) in running.iter().enumerate() {
+        out.push((format!("bn{i}.mean"), Data::F32(Cow::Borrowed(&r.mean))));
+        out.push((format!("bn{i}.var"), Data::F32(Cow::Borrowed(&r.var))));
     }
     if let Some((_, _, snap)) = &state.best {
         for (i, p) in snap.params.iter().enumerate() {

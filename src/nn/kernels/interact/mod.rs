@@ -87,10 +87,7 @@ pub fn interact<T: Tape<f32, Backend> + Merge<T>>(
         });
         proj
     } else if pairs_apply(tuples, function, want_vectors) {
-        let scale = match function {
-            InteractionFn::ScalarKernel => kv.clone(),
-            _ => vec![1.0; p],
-        };
+        let scale = pairs::scales(function, &kv, p);
         let sink = pairs::Sink::Values {
             out: &mut out,
             scale: &scale,
@@ -396,10 +393,7 @@ fn product_backward(
     };
     let mut ge = vec![0.0f32; fields * bd];
     if gv.is_none() && pairs_apply(tuples, function, false) {
-        let scale = match function {
-            InteractionFn::ScalarKernel => kv.to_vec(),
-            _ => vec![1.0; p],
-        };
+        let scale = pairs::scales(function, kv, p);
         let want_gscale = function == InteractionFn::ScalarKernel;
         let gk = pairs::backward(ev, tuples, &scale, go, (batch, d), &mut ge, want_gscale);
         return (ge, gk);

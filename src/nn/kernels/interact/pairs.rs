@@ -60,6 +60,18 @@ fn lanes_axpy(g: &mut [f32], c: &[f32; LANES], x: &[f32], d: usize) {
     }
 }
 
+/// Each pair's scale: the scalar kernel's s, or 1 for the inner product.
+pub(super) fn scales(
+    function: crate::nn::function::InteractionFn,
+    kv: &[f32],
+    p: usize,
+) -> Vec<f32> {
+    match function {
+        crate::nn::function::InteractionFn::ScalarKernel => kv.to_vec(),
+        _ => vec![1.0; p],
+    }
+}
+
 /// Where the per-block results go: the `(P, batch)` values scaled per pair, or their weighted
 /// sum per sample.
 pub(super) enum Sink<'a> {
