@@ -1,5 +1,5 @@
 //! `aim data SPEC`: builds (or reuses) the cache and summarises it, or writes a split back out
-//! (`--export tsv`).
+//! (`--export tsv|parquet`).
 
 use std::path::PathBuf;
 
@@ -17,8 +17,9 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Write a split back out as text instead of the summary: label, then each field's value
-    /// (empty when missing or out of vocabulary; a multi-valued field's joined by `|`).
+    /// Write a split back out instead of the summary: label, then each field's value (empty, or
+    /// null in Parquet, when missing or out of vocabulary; a multi-valued field's joined by `|`,
+    /// or a list in Parquet).
     #[arg(long, value_enum, requires = "output")]
     pub export: Option<Export>,
     /// The split to export.
@@ -34,6 +35,8 @@ pub struct Args {
 pub enum Export {
     /// Tab-separated, with a header line.
     Tsv,
+    /// Parquet: strings (lists of strings for multi-valued fields), nulls where missing.
+    Parquet,
 }
 
 /// Prepares the spec's data and prints the summary (text or JSON).
@@ -42,8 +45,11 @@ pub fn run(a: &Args) -> super::Result {
     let (_, spec) = super::load(&a.spec)?;
     let progress = crate::data::progress::Progress::new(quiet);
     let (ds, used) = crate::data::prepare(&spec, a.rebuild, &progress)?;
-    if let (Some(Export::Tsv), Some(out)) = (a.export, &a.output) {
-        let rows = crate::data::export::tsv(&ds, &a.split, out)?;
+    if let (Some(export), Some(out)) = (a.export, &a.output) {
+        let rows = match export {
+            Export::Tsv => crate::data::export::tsv(&ds, &a.split, out)?,
+            Export::Parquet => crate::data::export::parquet(&ds, &a.split, out)?,
+        };
         if !quiet {
             eprintln!("wrote {} rows of {} to {}", rows, a.split, out.display());
         }

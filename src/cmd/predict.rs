@@ -79,7 +79,7 @@ pub fn run(
             outcome.skipped.count
         );
         for s in &outcome.skipped.first {
-            eprintln!("  {}:{}: {}", s.file, s.line, s.error);
+            eprintln!("  {s}");
         }
     }
     if let Some(p) = output {

@@ -48,10 +48,22 @@ pub struct SplitMeta {
 pub struct SkippedRow {
     /// The file.
     pub file: String,
-    /// 1-based line number.
+    /// 1-based line number (in a Parquet file: 1-based row).
     pub line: usize,
     /// What was wrong.
     pub error: String,
+    /// Whether `line` counts the rows of a Parquet file.
+    #[serde(default)]
+    pub parquet: bool,
+}
+
+impl std::fmt::Display for SkippedRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.parquet {
+            false => write!(f, "{}:{}: {}", self.file, self.line, self.error),
+            true => write!(f, "{}: row {}: {}", self.file, self.line, self.error),
+        }
+    }
 }
 
 /// Rows skipped as malformed.

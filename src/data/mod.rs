@@ -130,11 +130,17 @@ pub fn prepare(
             &building,
         )?,
         DataSource::Files { format, .. } => {
-            let mut reader: Box<dyn read::Reader> = match format {
-                FileFormat::Criteo => Box::new(read::Criteo::default()),
-                FileFormat::Avazu => Box::new(read::Avazu::default()),
-                FileFormat::Libfm => Box::new(read::Libfm::default()),
-                FileFormat::Csv(c) => Box::new(read::Csv::new(c.clone())),
+            let mut reader: Option<Box<dyn read::Reader>> = match format {
+                FileFormat::Criteo => Some(Box::new(read::Criteo::default())),
+                FileFormat::Avazu => Some(Box::new(read::Avazu::default())),
+                FileFormat::Libfm => Some(Box::new(read::Libfm::default())),
+                FileFormat::Csv(c) => Some(Box::new(read::Csv::new(c.clone()))),
+                FileFormat::Parquet(_) => None,
+            };
+            let input = match (&mut reader, format) {
+                (Some(r), _) => ingest::Input::Lines(r.as_mut()),
+                (None, FileFormat::Parquet(c)) => ingest::Input::Parquet(c),
+                (None, _) => unreachable!("every other format has a reader"),
             };
             let splitting = match d.split {
                 None => ingest::Splitting::ByFile,
@@ -150,13 +156,7 @@ pub fn prepare(
                 min_count: d.min_count,
                 splitting,
             };
-            ingest::ingest(
-                reader.as_mut(),
-                &input_files(spec),
-                &opts,
-                &building,
-                progress,
-            )?
+            ingest::ingest(input, &input_files(spec), &opts, &building, progress)?
         }
     };
     meta.key = key;

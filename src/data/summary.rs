@@ -60,7 +60,7 @@ pub fn json(meta: &Meta, dir: &Path, used: CacheUse) -> Value {
         "fields": fields,
         "skipped": {
             "count": meta.skipped.count,
-            "first": meta.skipped.first.iter().map(|r| json!({"file": r.file, "line": r.line, "error": r.error})).collect::<Vec<_>>(),
+            "first": meta.skipped.first.iter().map(|r| json!({"file": r.file, "line": r.line, "parquet_row": r.parquet, "error": r.error})).collect::<Vec<_>>(),
         },
     });
     if let Some(t) = &meta.truth {
@@ -145,7 +145,7 @@ pub fn text(meta: &Meta, dir: &Path, used: CacheUse) -> String {
             thousands(meta.skipped.count)
         );
         for r in &meta.skipped.first {
-            let _ = writeln!(o, "  {}:{}: {}", r.file, r.line, r.error);
+            let _ = writeln!(o, "  {r}");
         }
     }
     if let Some(t) = &meta.truth {

@@ -100,7 +100,7 @@ impl fmt::Display for Plan {
                 if let Some(sp) = split {
                     let _ = writeln!(out, "          the files are pooled, then {sp}");
                 }
-                if let FileFormat::Csv(c) = format {
+                if let FileFormat::Csv(c) | FileFormat::Parquet(c) = format {
                     let cols: Vec<String> = c
                         .columns
                         .iter()

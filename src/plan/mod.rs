@@ -204,7 +204,11 @@ fn data_shape(spec: &Spec) -> (Option<usize>, Rows) {
             test,
         } => {
             let header = !matches!(format, FileFormat::Libfm);
-            let count = |p: &Path| count_rows(p, header);
+            let parquet = matches!(format, FileFormat::Parquet(_));
+            let count = |p: &Path| match parquet {
+                true => parquet_rows(p),
+                false => count_rows(p, header),
+            };
             match spec.data.split {
                 None => count(train).map_or(Rows::Unknown, Rows::Exact),
                 Some(split) => {
@@ -227,6 +231,13 @@ fn data_shape(spec: &Spec) -> (Option<usize>, Rows) {
         _ => None,
     });
     (fields, rows)
+}
+
+/// Rows of a Parquet file, from its footer.
+fn parquet_rows(path: &Path) -> Option<usize> {
+    use ::parquet::file::reader::{FileReader, SerializedFileReader};
+    let r = SerializedFileReader::new(std::fs::File::open(path).ok()?).ok()?;
+    usize::try_from(r.metadata().file_metadata().num_rows()).ok()
 }
 
 /// Non-empty lines of a file (minus a header line), if it is small enough to count quickly.

@@ -131,13 +131,9 @@ impl Lookup {
                 Keys::Num(m) => m.get(&bucket(x, self.numeric)).copied().unwrap_or(OOV),
                 Keys::Cat(_) => OOV,
             }),
-            (FieldKind::Multi { sep }, Cell::Multi(raw)) => {
+            (FieldKind::Multi { sep }, c @ (Cell::Multi(_) | Cell::List { .. })) => {
                 let before = out.len();
-                for v in raw
-                    .split(|&b| b == sep)
-                    .map(read::trim)
-                    .filter(|v| !v.is_empty())
-                {
+                for v in c.items(sep) {
                     out.push(cat(v));
                 }
                 if out.len() == before {
@@ -145,7 +141,7 @@ impl Lookup {
                 }
             }
             (_, Cell::Cat(v)) | (_, Cell::Multi(v)) => out.push(cat(v)),
-            (_, Cell::Missing) | (_, Cell::Num(_)) => out.push(l.missing),
+            (_, Cell::Missing) | (_, Cell::Num(_)) | (_, Cell::List { .. }) => out.push(l.missing),
         }
     }
 }

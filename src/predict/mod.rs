@@ -35,8 +35,9 @@ pub fn reader(pre: &Preprocess) -> Result<Box<dyn Reader>> {
         Some(FileFormat::Avazu) => Box::new(read::Avazu::default()),
         Some(FileFormat::Libfm) => Box::new(read::Libfm::default()),
         Some(FileFormat::Csv(c)) => Box::new(read::Csv::new(c.clone())),
+        Some(FileFormat::Parquet(c)) => Box::new(read::Csv::new(c.clone())),
         None => bail!(
-            "the model was trained on synthetic data, which has no raw rows to score (`aim data --export` is not built yet)"
+            "the model was trained on synthetic data, which has no raw rows to score: write them out with `aim data SPEC --export tsv --split test -o rows.tsv` and score that file with a model trained from a `format = csv` spec over the same rows"
         ),
     };
     r.allow_unlabelled();
@@ -84,11 +85,21 @@ pub fn predict(
     let file =
         std::fs::File::open(input).with_context(|| format!("cannot read {}", input.display()))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut magic = [0u8; 4];
+    if std::io::Read::read_exact(&mut &file, &mut magic).is_ok() && &magic == b"PAR1" {
+        bail!(
+            "{}: a Parquet file; aim predict reads text rows (CSV with a header naming the model's columns; a Parquet-trained model reads them with `,` between cells)",
+            input.display()
+        );
+    }
+    std::io::Seek::rewind(&mut &file)
+        .with_context(|| format!("cannot read {}", input.display()))?;
     let mut lines = std::io::BufReader::with_capacity(1 << 20, file);
     let fail = |line: usize, message: String| RowError {
         file: input.to_path_buf(),
         line,
         message,
+        parquet: false,
     };
     progress.start_bytes(total, "scoring");
     let mut outcome = Outcome::default();
@@ -193,6 +204,7 @@ pub fn predict(
                                     file: input.display().to_string(),
                                     line: block.lines[i],
                                     error: m.clone(),
+                                    parquet: false,
                                 });
                             }
                         }

@@ -43,6 +43,15 @@ pub enum Splitting {
     },
 }
 
+/// Where the rows come from: text lines a reader parses, or Parquet files with the columns a
+/// spec names.
+pub enum Input<'a> {
+    /// Line-based files (CSV, TSV, libFM) and their reader.
+    Lines(&'a mut dyn Reader),
+    /// Parquet files.
+    Parquet(&'a crate::spec::CsvSpec),
+}
+
 /// Settings of an ingest.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -56,20 +65,32 @@ pub struct Options {
     pub splitting: Splitting,
 }
 
-/// A malformed row, when `on_error = fail`: `FILE:LINE: message`.
+/// A malformed row, when `on_error = fail`: `FILE:LINE: message`, or `FILE: row N: message`
+/// in a Parquet file.
 #[derive(Debug)]
 pub struct RowError {
     /// The file.
     pub file: PathBuf,
-    /// 1-based line.
+    /// 1-based line (in a Parquet file: 1-based row).
     pub line: usize,
     /// What is wrong.
     pub message: String,
+    /// Whether `line` counts the rows of a Parquet file.
+    pub parquet: bool,
 }
 
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        match self.parquet {
+            false => write!(f, "{}:{}: {}", self.file.display(), self.line, self.message),
+            true => write!(
+                f,
+                "{}: row {}: {}",
+                self.file.display(),
+                self.line,
+                self.message
+            ),
+        }
     }
 }
 
@@ -111,7 +132,7 @@ impl Layout {
 
 /// Reads `files` with `reader` and writes the cache into `out`.
 pub fn ingest(
-    reader: &mut dyn Reader,
+    mut input: Input<'_>,
     files: &[PathBuf],
     opts: &Options,
     out: &Building,
@@ -129,7 +150,7 @@ pub fn ingest(
         .sum::<Result<u64>>()?;
     progress.start_bytes(total_bytes, "reading");
 
-    let p = pass1::run(reader, files, opts, dir, progress)?;
+    let p = pass1::run(&mut input, files, opts, dir, progress)?;
     progress.finish();
     let (tags, sizes) = pass2::splits(p.rows, &p.file_rows, &opts.splitting)?;
     let layout = Layout::of(&p.fields);

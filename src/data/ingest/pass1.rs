@@ -64,7 +64,8 @@ pub(super) fn intern(
         (FieldKind::Numeric, _) => interner.num(None),
         (_, Cell::Cat(v)) | (_, Cell::Multi(v)) => interner.cat(v),
         (_, Cell::Num(x)) => interner.num(Some(x.floor() as i64)),
-        (_, Cell::Missing) => interner.cat(b""),
+        // Lists only come from multi-valued fields, which intern their items instead.
+        (_, Cell::Missing) | (_, Cell::List { .. }) => interner.cat(b""),
     }
 }
 
@@ -74,7 +75,7 @@ pub(super) const LISTED_SKIPS: usize = 5;
 /// Runs pass 1 over `files`, in order: what it found, ready for the later passes. A file with no
 /// data rows is an error naming it.
 pub(super) fn run(
-    reader: &mut dyn Reader,
+    input: &mut Input<'_>,
     files: &[PathBuf],
     opts: &Options,
     dir: &Path,
@@ -85,7 +86,10 @@ pub(super) fn run(
     for path in files {
         let before = pass1.found.rows;
         let skipped_before = pass1.found.skipped.count;
-        pass1.read_file(reader, path, opts, progress)?;
+        match input {
+            Input::Lines(reader) => pass1.read_file(&mut **reader, path, opts, progress)?,
+            Input::Parquet(spec) => pass1.read_parquet(spec, path, opts, progress)?,
+        }
         let rows = pass1.found.rows - before;
         if rows == 0 {
             let why = match (
@@ -193,6 +197,73 @@ impl Pass1 {
         Ok(())
     }
 
+    /// Reads a Parquet file batch by batch: each batch's rows become cells in parallel blocks,
+    /// then go the way parsed lines go. Errors name the row (1-based in the file).
+    fn read_parquet(
+        &mut self,
+        spec: &crate::spec::CsvSpec,
+        path: &Path,
+        opts: &Options,
+        progress: &Progress,
+    ) -> Result<()> {
+        let file = crate::data::read::parquet::File::open(path, spec)?;
+        if self.found.interners.is_empty() {
+            self.set_fields(file.fields());
+        }
+        self.lines_in_file = 0;
+        self.header_seen = false;
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        let total = file.rows().max(1);
+        let start_bytes = self.bytes_done;
+        let fail = |row: usize, message: String| RowError {
+            file: path.to_path_buf(),
+            line: row,
+            message,
+            parquet: true,
+        };
+        let kinds: Vec<FieldKind> = file.fields().iter().map(|f| f.kind).collect();
+        file.for_each_batch(|first, batch| {
+            let blocks: Vec<usize> = (0..batch.rows).step_by(PARSE_BLOCK).collect();
+            let parsed: Vec<Parsed<'_>> = blocks
+                .par_iter()
+                .map(|&a| {
+                    let mut p = Parsed::default();
+                    let mut row = Vec::with_capacity(kinds.len());
+                    'rows: for r in a..(a + PARSE_BLOCK).min(batch.rows) {
+                        let no = first + r + 1;
+                        for c in std::iter::once(&batch.label).chain(&batch.columns) {
+                            if let Some(m) = c.error(r) {
+                                p.errors.push((no, m.to_string()));
+                                continue 'rows;
+                            }
+                        }
+                        let label = match batch.label.label(r) {
+                            Ok(l) => l,
+                            Err(m) => {
+                                p.errors.push((no, m));
+                                continue;
+                            }
+                        };
+                        row.clear();
+                        row.extend(batch.columns.iter().zip(&kinds).map(|(c, &k)| c.cell(r, k)));
+                        p.labels.push(label);
+                        p.cells.extend_from_slice(&row);
+                    }
+                    p
+                })
+                .collect();
+            self.absorb(parsed, &fail, opts)?;
+            self.lines_in_file += batch.rows;
+            let done = (first + batch.rows) as u64;
+            self.bytes_done = start_bytes + size * done.min(total) / total;
+            progress.set(self.bytes_done, self.found.rows as u64);
+            Ok(())
+        })?;
+        self.bytes_done = start_bytes + size;
+        self.flush_pending()?;
+        Ok(())
+    }
+
     fn flush_pending(&mut self) -> Result<()> {
         self.prov
             .write_all(npy::as_bytes(&self.pending))
@@ -216,6 +287,7 @@ impl Pass1 {
             file: path.to_path_buf(),
             line,
             message,
+            parquet: false,
         };
         if text.is_empty() {
             return Ok(lines_before);
@@ -246,15 +318,7 @@ impl Pass1 {
             }
             let header = reader.start_file(first).map_err(|m| fail(first_no, m))?;
             if self.found.interners.is_empty() {
-                self.found.fields = reader.fields().to_vec();
-                self.found.interners = self.found.fields.iter().map(|_| Interner::new()).collect();
-                let n_multi = self
-                    .found
-                    .fields
-                    .iter()
-                    .filter(|f| matches!(f.kind, FieldKind::Multi { .. }))
-                    .count();
-                self.found.multi = (0..n_multi).map(|_| (vec![0u64], Vec::new())).collect();
+                self.set_fields(reader.fields());
             }
             self.header_seen = header;
         }
@@ -297,11 +361,36 @@ impl Pass1 {
                     }
                 }
             });
+        self.absorb(parsed, &fail, opts)?;
+        Ok(no)
+    }
+
+    /// The fields' interners and list buffers, set up by the first file.
+    fn set_fields(&mut self, fields: &[FieldDef]) {
+        self.found.fields = fields.to_vec();
+        self.found.interners = fields.iter().map(|_| Interner::new()).collect();
+        let n_multi = fields
+            .iter()
+            .filter(|f| matches!(f.kind, FieldKind::Multi { .. }))
+            .count();
+        self.found.multi = (0..n_multi).map(|_| (vec![0u64], Vec::new())).collect();
+    }
+
+    /// Takes parsed rows in file order: reports their errors, interns each field's column in
+    /// parallel (each field still sees its values in file order, so provisional ids stay
+    /// deterministic) and queues the provisional ids.
+    fn absorb(
+        &mut self,
+        parsed: Vec<Parsed<'_>>,
+        fail: &dyn Fn(usize, String) -> RowError,
+        opts: &Options,
+    ) -> Result<()> {
         for p in &parsed {
             for (no, m) in &p.errors {
                 self.bad_row(fail(*no, m.clone()), opts)?;
             }
         }
+        let n = self.found.fields.len();
         let rows: usize = parsed.iter().map(|p| p.labels.len()).sum();
         for p in &parsed {
             self.found.labels.extend_from_slice(&p.labels);
@@ -323,14 +412,8 @@ impl Pass1 {
                         match def.kind {
                             FieldKind::Multi { sep } => {
                                 let before = ids.len();
-                                if let Cell::Multi(raw) = row[f] {
-                                    for v in raw
-                                        .split(|&b| b == sep)
-                                        .map(crate::data::read::trim)
-                                        .filter(|v| !v.is_empty())
-                                    {
-                                        ids.push(interner.cat(v));
-                                    }
+                                for v in row[f].items(sep) {
+                                    ids.push(interner.cat(v));
                                 }
                                 if ids.len() == before {
                                     ids.push(interner.cat(b"")); // empty, or only separators: missing
@@ -373,7 +456,7 @@ impl Pass1 {
         if self.pending.len() >= 1 << 20 {
             self.flush_pending()?;
         }
-        Ok(no)
+        Ok(())
     }
 
     fn bad_row(&mut self, err: RowError, opts: &Options) -> Result<()> {
@@ -386,6 +469,7 @@ impl Pass1 {
                         file: err.file.display().to_string(),
                         line: err.line,
                         error: err.message,
+                        parquet: err.parquet,
                     });
                 }
                 Ok(())

@@ -5,6 +5,7 @@ mod avazu;
 mod criteo;
 mod csv;
 mod libfm;
+pub mod parquet;
 
 pub use avazu::Avazu;
 pub use criteo::Criteo;
@@ -55,8 +56,41 @@ pub enum Cell<'l> {
     Num(f64),
     /// The raw text of a multi-valued cell (split later).
     Multi(&'l [u8]),
+    /// The elements of a list (a Parquet list column): element `i` is `text[ends[i - 1]..ends[i]]`,
+    /// the first starting at `start`.
+    List {
+        /// The text the elements lie in.
+        text: &'l [u8],
+        /// Where the first element starts.
+        start: u32,
+        /// Where each element ends.
+        ends: &'l [u32],
+    },
     /// No value: its own category.
     Missing,
+}
+
+impl<'l> Cell<'l> {
+    /// The elements of a multi-valued cell, empty ones left out: `Multi`'s text split at `sep`
+    /// and trimmed as text cells are, or a list's elements exactly as stored; nothing for other
+    /// cells.
+    pub fn items(self, sep: u8) -> impl Iterator<Item = &'l [u8]> {
+        let (multi, list) = match self {
+            Cell::Multi(raw) => (Some(raw), None),
+            Cell::List { text, start, ends } => (None, Some((text, start, ends))),
+            _ => (None, None),
+        };
+        let split = multi
+            .into_iter()
+            .flat_map(move |raw| raw.split(move |&b| b == sep).map(trim));
+        let listed = list.into_iter().flat_map(|(text, start, ends)| {
+            let starts = std::iter::once(start).chain(ends.iter().copied());
+            starts
+                .zip(ends.iter().copied())
+                .map(move |(a, b)| &text[a as usize..b as usize])
+        });
+        split.chain(listed).filter(|v| !v.is_empty())
+    }
 }
 
 /// A file format's reader.

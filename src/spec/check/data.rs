@@ -36,7 +36,7 @@ pub fn known_field_count(data: &DataSpec) -> Option<usize> {
             ..
         } => Some(crate::spec::formats::AVAZU_FIELDS.len()),
         DataSource::Files {
-            format: FileFormat::Csv(c),
+            format: FileFormat::Csv(c) | FileFormat::Parquet(c),
             ..
         } => Some(c.columns.len()),
         DataSource::Files {
@@ -46,7 +46,7 @@ pub fn known_field_count(data: &DataSpec) -> Option<usize> {
     }
 }
 
-pub(super) const FORMATS: &[&str] = &["criteo", "avazu", "libfm", "csv", "synthetic"];
+pub(super) const FORMATS: &[&str] = &["criteo", "avazu", "libfm", "csv", "parquet", "synthetic"];
 pub(super) const DATA_KEYS: &[&str] = &[
     "format",
     "train",
@@ -118,17 +118,20 @@ pub(super) fn data_block(sink: &mut Sink, b: &Block, dir: &Path, name: &str) -> 
     }
 
     let is = |f: &str| format == f;
-    if !is("csv") {
+    if !is("csv") && !is("parquet") {
         for k in CSV_KEYS {
-            t.forbid(sink, k, "only for `format = csv`");
+            t.forbid(sink, k, "only for `format = csv` or `parquet`");
         }
         for sb in t.blocks() {
             sink.push(Diagnostic::error(
                 sb.kind.span,
                 "`columns` does not apply here",
-                "only for `format = csv`",
+                "only for `format = csv` or `parquet`",
             ));
         }
+    }
+    if is("parquet") {
+        t.forbid(sink, "delimiter", "a Parquet file has no delimiter");
     }
     if !is("synthetic") {
         for k in SYNTHETIC_KEYS {
@@ -189,6 +192,7 @@ pub(super) fn data_block(sink: &mut Sink, b: &Block, dir: &Path, name: &str) -> 
         "criteo" => FileFormat::Criteo,
         "avazu" => FileFormat::Avazu,
         "libfm" => FileFormat::Libfm,
+        "parquet" => FileFormat::Parquet(csv(sink, &t)),
         _ => FileFormat::Csv(csv(sink, &t)),
     };
     out.source = DataSource::Files {

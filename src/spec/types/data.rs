@@ -55,6 +55,8 @@ pub enum FileFormat {
     Libfm,
     /// Any CSV with a header; the spec names the columns' roles.
     Csv(CsvSpec),
+    /// Parquet files; the spec names the columns' roles as for CSV (the delimiter is unused).
+    Parquet(CsvSpec),
 }
 
 impl FileFormat {
@@ -65,11 +67,12 @@ impl FileFormat {
             FileFormat::Avazu => "avazu",
             FileFormat::Libfm => "libfm",
             FileFormat::Csv(_) => "csv",
+            FileFormat::Parquet(_) => "parquet",
         }
     }
 }
 
-/// How a CSV file is read.
+/// How a CSV (or Parquet) file is read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CsvSpec {
     /// The label column.
