@@ -557,3 +557,68 @@ fn damaged_files_are_errors() {
     }
     assert!(errors > 0);
 }
+
+/// `aim data SPEC --export parquet`: the file, whole; an unknown format listed with the valid
+/// ones; an unwritable path an error that leaves nothing behind.
+#[test]
+fn the_cli_exports_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "experiment \"s\" {\n  data {\n    format = synthetic\n    rows = 2000\n    fields = 3\n  }\n}\n";
+    std::fs::write(dir.path().join("s.aim"), spec).unwrap();
+    let aim = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aim"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = aim(&[
+        "data",
+        "s.aim",
+        "-q",
+        "--export",
+        "parquet",
+        "--split",
+        "test",
+        "-o",
+        "t.parquet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(dir.path().join("t.parquet")).unwrap();
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    // Read back: 200 test rows, three fields.
+    let back = spec_in(
+        dir.path(),
+        "format = parquet\ntrain = \"t.parquet\"\nlabel = \"label\"\nsplit = [0.5, 0.25, 0.25]\n\
+         unlisted = reject\ncolumns {\nf0 = categorical\nf1 = categorical\nf2 = categorical\n}",
+    );
+    let ds = prep(&back).unwrap();
+    assert_eq!(ds.meta.splits.iter().map(|s| s.rows).sum::<usize>(), 200);
+    let out = aim(&["data", "s.aim", "--export", "xml", "-o", "t.xml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("[possible values: tsv, parquet]"), "{e}");
+    // A path below a file cannot be written.
+    let out = aim(&[
+        "data",
+        "s.aim",
+        "-q",
+        "--export",
+        "parquet",
+        "-o",
+        "s.aim/t.parquet",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("cannot create s.aim"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "s.aim" && n != "t.parquet" && n != ".aim-cache")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
