@@ -42,6 +42,8 @@ enum Col {
     F64(Vec<Option<f64>>),
     Bool(Vec<Option<bool>>),
     Str(Vec<Option<String>>),
+    /// Optional bytes that may not be UTF-8.
+    Raw(Vec<Option<Vec<u8>>>),
     /// An optional list of optional strings: `None` a null list, `Some(vec![])` an empty one.
     List(Vec<Option<Vec<Option<String>>>>),
 }
@@ -108,6 +110,13 @@ fn write_parquet(path: &Path, schema: &str, group: usize, cols: &[Col]) {
                         .iter()
                         .map(|s: &String| ByteArray::from(s.as_str()))
                         .collect();
+                    col.typed::<ByteArrayType>()
+                        .write_batch(&vals, Some(&def), None)
+                        .unwrap();
+                }
+                Col::Raw(v) => {
+                    let (vals, def) = flat(&v[rr.clone()]);
+                    let vals: Vec<ByteArray> = vals.into_iter().map(ByteArray::from).collect();
                     col.typed::<ByteArrayType>()
                         .write_batch(&vals, Some(&def), None)
                         .unwrap();
@@ -621,4 +630,49 @@ fn the_cli_exports_parquet() {
         .filter(|n| n != "s.aim" && n != "t.parquet" && n != ".aim-cache")
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// Text that is not UTF-8 is a malformed row, found even where the column's values together
+/// are valid UTF-8 (a character split across two values), and named by its row.
+#[test]
+fn invalid_utf8_names_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = "message t { required int32 y; optional binary c; }";
+    for (values, row, at) in [
+        (
+            vec![b"ok".to_vec(), b"\xc3".to_vec(), b"\xa9x".to_vec()],
+            2,
+            1,
+        ),
+        (
+            vec![b"ok".to_vec(), b"fine".to_vec(), b"ab\xffc".to_vec()],
+            3,
+            3,
+        ),
+    ] {
+        let p = dir.path().join("u.parquet");
+        let n = values.len();
+        write_parquet(
+            &p,
+            schema,
+            10,
+            &[
+                Col::Label(vec![1; n]),
+                Col::Raw(values.into_iter().map(Some).collect()),
+            ],
+        );
+        let e = err(&parquet_spec(
+            dir.path(),
+            "u.parquet",
+            "c = categorical",
+            "",
+        ));
+        assert!(
+            e.contains(&format!(
+                "{}: row {row}: c: invalid UTF-8 at byte {at} of",
+                p.display()
+            )),
+            "{e}"
+        );
+    }
 }

@@ -131,7 +131,7 @@ impl Lookup {
                 Keys::Num(m) => m.get(&bucket(x, self.numeric)).copied().unwrap_or(OOV),
                 Keys::Cat(_) => OOV,
             }),
-            (FieldKind::Multi { sep }, c @ (Cell::Multi(_) | Cell::List { .. })) => {
+            (FieldKind::Multi { sep }, c @ (Cell::Multi(_) | Cell::List(_))) => {
                 let before = out.len();
                 for v in c.items(sep) {
                     out.push(cat(v));
@@ -141,7 +141,7 @@ impl Lookup {
                 }
             }
             (_, Cell::Cat(v)) | (_, Cell::Multi(v)) => out.push(cat(v)),
-            (_, Cell::Missing) | (_, Cell::Num(_)) | (_, Cell::List { .. }) => out.push(l.missing),
+            (_, Cell::Missing) | (_, Cell::Num(_)) | (_, Cell::List(_)) => out.push(l.missing),
         }
     }
 }

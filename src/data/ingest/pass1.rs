@@ -65,7 +65,7 @@ pub(super) fn intern(
         (_, Cell::Cat(v)) | (_, Cell::Multi(v)) => interner.cat(v),
         (_, Cell::Num(x)) => interner.num(Some(x.floor() as i64)),
         // Lists only come from multi-valued fields, which intern their items instead.
-        (_, Cell::Missing) | (_, Cell::List { .. }) => interner.cat(b""),
+        (_, Cell::Missing) | (_, Cell::List(_)) => interner.cat(b""),
     }
 }
 
@@ -224,10 +224,18 @@ impl Pass1 {
         let kinds: Vec<FieldKind> = file.fields().iter().map(|f| f.kind).collect();
         file.for_each_batch(|first, batch| {
             let blocks: Vec<usize> = (0..batch.rows).step_by(PARSE_BLOCK).collect();
-            let parsed: Vec<Parsed<'_>> = blocks
-                .par_iter()
-                .map(|&a| {
-                    let mut p = Parsed::default();
+            // The buffers come from (and `absorb` returns them to) the pool the text path uses.
+            self.parse_bufs
+                .resize_with(self.parse_bufs.len().max(blocks.len()), Default::default);
+            let mut parsed: Vec<Parsed<'_>> = self
+                .parse_bufs
+                .drain(..blocks.len())
+                .map(Parsed::from_static)
+                .collect();
+            parsed
+                .par_iter_mut()
+                .zip(blocks.par_iter())
+                .for_each(|(p, &a)| {
                     let mut row = Vec::with_capacity(kinds.len());
                     'rows: for r in a..(a + PARSE_BLOCK).min(batch.rows) {
                         let no = first + r + 1;
@@ -249,9 +257,7 @@ impl Pass1 {
                         p.labels.push(label);
                         p.cells.extend_from_slice(&row);
                     }
-                    p
-                })
-                .collect();
+                });
             self.absorb(parsed, &fail, opts)?;
             self.lines_in_file += batch.rows;
             let done = (first + batch.rows) as u64;

@@ -56,16 +56,10 @@ pub enum Cell<'l> {
     Num(f64),
     /// The raw text of a multi-valued cell (split later).
     Multi(&'l [u8]),
-    /// The elements of a list (a Parquet list column): element `i` is `text[ends[i - 1]..ends[i]]`,
-    /// the first starting at `start`.
-    List {
-        /// The text the elements lie in.
-        text: &'l [u8],
-        /// Where the first element starts.
-        start: u32,
-        /// Where each element ends.
-        ends: &'l [u32],
-    },
+    /// The elements of a list (a Parquet list column), each as a 4-byte little-endian length
+    /// and its bytes. Packed so that a cell stays two words and a tag, as every row of every
+    /// field holds one.
+    List(&'l [u8]),
     /// No value: its own category.
     Missing,
 }
@@ -77,17 +71,19 @@ impl<'l> Cell<'l> {
     pub fn items(self, sep: u8) -> impl Iterator<Item = &'l [u8]> {
         let (multi, list) = match self {
             Cell::Multi(raw) => (Some(raw), None),
-            Cell::List { text, start, ends } => (None, Some((text, start, ends))),
+            Cell::List(packed) => (None, Some(packed)),
             _ => (None, None),
         };
         let split = multi
             .into_iter()
             .flat_map(move |raw| raw.split(move |&b| b == sep).map(trim));
-        let listed = list.into_iter().flat_map(|(text, start, ends)| {
-            let starts = std::iter::once(start).chain(ends.iter().copied());
-            starts
-                .zip(ends.iter().copied())
-                .map(move |(a, b)| &text[a as usize..b as usize])
+        let listed = list.into_iter().flat_map(|mut rest: &'l [u8]| {
+            std::iter::from_fn(move || {
+                let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+                let item = rest.get(4..4 + len)?;
+                rest = &rest[4 + len..];
+                Some(item)
+            })
         });
         split.chain(listed).filter(|v| !v.is_empty())
     }
