@@ -37,7 +37,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     text = open(scale.SPEC).read().replace("rows = 1_000_000", f"rows = {o.rows}")
     open(os.path.join(work, "s.aim"), "w").write(text)
-    subprocess.run([scale.AIM, "data", "s.aim", "-q"], cwd=work, check=True)
+    subprocess.run([scale.AIM, "data", "s.aim", "-q"], cwd=work, check=True, stdout=subprocess.DEVNULL)
     for fmt in ["tsv", "parquet"]:
         subprocess.run([scale.AIM, "data", "s.aim", "-q", "--export", fmt, "--split", "train",
                         "-o", f"train.{fmt}"], cwd=work, check=True)
