@@ -676,3 +676,45 @@ fn invalid_utf8_names_its_row() {
         );
     }
 }
+
+/// A model trained from Parquet scores text rows with the same columns; handed a Parquet file,
+/// `aim predict` says what it reads instead of misparsing binary as text.
+#[test]
+fn a_parquet_model_scores_csv_rows_and_refuses_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cols, csv) = rows(3_000);
+    write_parquet(&dir.path().join("d.parquet"), SCHEMA, 1_000, &cols);
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    let spec = "experiment \"p\" {\n  data {\n    format = parquet\n    train = \"d.parquet\"\n    label = \"y\"\n    columns {\n      color = categorical\n      code = categorical\n      tags = multi\n    }\n  }\n  model {\n    base = fm\n    embedding_dim = 4\n    epochs = 1\n  }\n}\n";
+    std::fs::write(dir.path().join("p.aim"), spec).unwrap();
+    let aim = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aim"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = aim(&["train", "p.aim", "-q"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let model = "out/p.train.safetensors";
+    let out = aim(&["predict", model, "d.parquet", "-q", "-o", "s.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("d.parquet: a Parquet file; aim predict reads text rows"),
+        "{e}"
+    );
+    assert!(!dir.path().join("s.csv").exists());
+    let out = aim(&["predict", model, "d.csv", "-q", "-o", "s.csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scores = std::fs::read_to_string(dir.path().join("s.csv")).unwrap();
+    assert_eq!(scores.lines().count(), 3_001);
+}
