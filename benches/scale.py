@@ -36,10 +36,13 @@ def status_kb(pid, key):
     return 0
 
 
-def measure(cmd, cwd):
-    """Runs cmd; returns (seconds, peak RssAnon MiB, peak RssAnon + RssFile MiB, stdout)."""
+def measure(cmd, cwd, env=None):
+    """Runs cmd (with `env` added to the environment); returns (seconds, peak RssAnon MiB,
+    peak RssAnon + RssFile MiB, stdout)."""
     t0 = time.time()
-    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    full = dict(os.environ, **(env or {}))
+    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=full)
     anon = total = 0
     while p.poll() is None:
         a, f = status_kb(p.pid, "RssAnon"), status_kb(p.pid, "RssFile")

@@ -51,9 +51,20 @@ enum Col {
 /// Writes `cols` (matching `schema`) to `path` in row groups of `group` rows, with small pages
 /// so that batches cross page boundaries too.
 fn write_parquet(path: &Path, schema: &str, group: usize, cols: &[Col]) {
+    write_parquet_with(path, schema, group, cols, WriterProperties::builder());
+}
+
+/// [`write_parquet`] with the writer's other settings from `props`.
+fn write_parquet_with(
+    path: &Path,
+    schema: &str,
+    group: usize,
+    cols: &[Col],
+    props: parquet::file::properties::WriterPropertiesBuilder,
+) {
     let schema = Arc::new(parse_message_type(schema).unwrap());
     let props = Arc::new(
-        WriterProperties::builder()
+        props
             .set_data_page_row_count_limit(1000)
             .set_write_batch_size(500)
             .build(),
@@ -259,38 +270,103 @@ fn export_all(ds: &Dataset, dir: &Path, tag: &str) -> Vec<String> {
 
 /// Strings, signed and unsigned integers, doubles, booleans, lists (with null and empty lists
 /// and null elements) and `|`-joined strings, with nulls everywhere, over several row groups
-/// and batches: the cache holds exactly what the same rows as CSV give.
+/// and batches: the cache holds exactly what the same rows as CSV give. Written four ways:
+/// dictionary-encoded (the writers' default), PLAIN, dictionary pages that overflow into PLAIN
+/// within a column chunk, and v2 data pages; string columns are read page by page, the rest
+/// through the crate.
 #[test]
 fn parquet_rows_read_as_the_same_rows_in_csv() {
+    use parquet::file::properties::WriterVersion;
     let dir = tempfile::tempdir().unwrap();
     let n = aim::data::read::parquet::BATCH_ROWS + 4_321;
     let (cols, csv) = rows(n);
-    // A first row group larger than a batch: it is read in two.
-    write_parquet(&dir.path().join("d.parquet"), SCHEMA, 68_000, &cols);
     std::fs::write(dir.path().join("d.csv"), csv).unwrap();
-    let pq = prep(&parquet_spec(dir.path(), "d.parquet", COLUMNS, "")).unwrap();
-    // A spec of its own folder: one experiment keeps one cache.
-    let sub = dir.path().join("csv");
-    std::fs::create_dir(&sub).unwrap();
     let csv_spec = spec_in(
-        &sub,
-        &format!("format = csv\ntrain = \"../d.csv\"\nlabel = \"y\"\nshuffle = false\ncolumns {{\n{COLUMNS}\n}}"),
+        dir.path(),
+        &format!("format = csv\ntrain = \"d.csv\"\nlabel = \"y\"\nshuffle = false\ncolumns {{\n{COLUMNS}\n}}"),
     );
     let cs = prep(&csv_spec).unwrap();
-    assert_eq!(pq.meta.splits.iter().map(|s| s.rows).sum::<usize>(), n);
-    for (f, c) in pq.meta.fields.iter().zip(&cs.meta.fields) {
-        assert_eq!(f.vocab, c.vocab, "{}", f.name);
-        assert_eq!(f.missing, c.missing, "{}", f.name);
-    }
-    let a = export_all(&pq, dir.path(), "pq");
     let b = export_all(&cs, dir.path(), "csv");
-    assert_eq!(a, b);
-    // Spot checks of the text: an unsigned value past i32::MAX, a negative 64-bit code.
-    assert!(a[0].contains("\t3000000001\t"), "{}", &a[0][..300]);
-    assert!(a[0].contains("\t-1000000007\t"));
-    // Row 3 holds the list [a, null], row 4 [b, a].
-    assert!(a[0].lines().nth(3).unwrap().ends_with("\ta\tz|x|y"));
-    assert!(a[0].lines().nth(4).unwrap().contains("\tb|a\t"));
+    let writers = [
+        ("dictionary", WriterProperties::builder()),
+        (
+            "plain",
+            WriterProperties::builder().set_dictionary_enabled(false),
+        ),
+        (
+            "overflow",
+            WriterProperties::builder().set_dictionary_page_size_limit(64),
+        ),
+        (
+            "v2",
+            WriterProperties::builder().set_writer_version(WriterVersion::PARQUET_2_0),
+        ),
+    ];
+    for (name, props) in writers {
+        // A spec of its own folder: one experiment keeps one cache.
+        let sub = dir.path().join(name);
+        std::fs::create_dir(&sub).unwrap();
+        // A first row group larger than a batch: it is read in several.
+        write_parquet_with(&sub.join("d.parquet"), SCHEMA, 20_000, &cols, props);
+        let pq = prep(&parquet_spec(&sub, "d.parquet", COLUMNS, "")).unwrap();
+        assert_eq!(pq.meta.splits.iter().map(|s| s.rows).sum::<usize>(), n);
+        for (f, c) in pq.meta.fields.iter().zip(&cs.meta.fields) {
+            assert_eq!(f.vocab, c.vocab, "{name}: {}", f.name);
+            assert_eq!(f.missing, c.missing, "{name}: {}", f.name);
+        }
+        let a = export_all(&pq, &sub, "pq");
+        assert_eq!(a, b, "{name}");
+        // Spot checks of the text: an unsigned value past i32::MAX, a negative 64-bit code.
+        assert!(a[0].contains("\t3000000001\t"), "{}", &a[0][..300]);
+        assert!(a[0].contains("\t-1000000007\t"));
+        // Row 3 holds the list [a, null], row 4 [b, a].
+        assert!(a[0].lines().nth(3).unwrap().ends_with("\ta\tz|x|y"));
+        assert!(a[0].lines().nth(4).unwrap().contains("\tb|a\t"));
+    }
+}
+
+/// `AIM_PARQUET_GENERIC` reads string columns through the crate's decoders instead of page by
+/// page: the same cache either way.
+#[test]
+fn both_string_readers_give_the_same_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cols, _) = rows(5_000);
+    write_parquet_with(
+        &dir.path().join("d.parquet"),
+        SCHEMA,
+        2_000,
+        &cols,
+        WriterProperties::builder().set_dictionary_page_size_limit(200),
+    );
+    let spec = format!(
+        "experiment \"g\" {{\n  data {{\n    format = parquet\n    train = \"d.parquet\"\n    label = \"y\"\n    columns {{\n{COLUMNS}\n    }}\n  }}\n}}\n"
+    );
+    std::fs::write(dir.path().join("g.aim"), spec).unwrap();
+    let export = |generic: bool, out: &str| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_aim"));
+        c.args([
+            "data",
+            "g.aim",
+            "-q",
+            "--rebuild",
+            "--export",
+            "tsv",
+            "--split",
+            "train",
+            "-o",
+            out,
+        ])
+        .current_dir(dir.path());
+        if generic {
+            c.env("AIM_PARQUET_GENERIC", "1");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read_to_string(dir.path().join(out)).unwrap()
+    };
+    let pages = export(false, "a.tsv");
+    assert_eq!(pages.lines().count(), 4_001);
+    assert_eq!(pages, export(true, "b.tsv"));
 }
 
 /// `aim data --export parquet` writes what `format = parquet` reads back as the same rows:
@@ -638,7 +714,7 @@ fn the_cli_exports_parquet() {
 fn invalid_utf8_names_its_row() {
     let dir = tempfile::tempdir().unwrap();
     let schema = "message t { required int32 y; optional binary c; }";
-    for (values, row, at) in [
+    for ((values, row, at), dictionary) in [
         (
             vec![b"ok".to_vec(), b"\xc3".to_vec(), b"\xa9x".to_vec()],
             2,
@@ -649,10 +725,14 @@ fn invalid_utf8_names_its_row() {
             3,
             3,
         ),
-    ] {
+    ]
+    .into_iter()
+    .flat_map(|case| [(case.clone(), true), (case, false)])
+    {
+        // Dictionary entries are checked one by one, PLAIN values as one buffer.
         let p = dir.path().join("u.parquet");
         let n = values.len();
-        write_parquet(
+        write_parquet_with(
             &p,
             schema,
             10,
@@ -660,6 +740,7 @@ fn invalid_utf8_names_its_row() {
                 Col::Label(vec![1; n]),
                 Col::Raw(values.into_iter().map(Some).collect()),
             ],
+            WriterProperties::builder().set_dictionary_enabled(dictionary),
         );
         let e = err(&parquet_spec(
             dir.path(),

@@ -2,6 +2,7 @@
 //! in order of first appearance, and stream the provisional ids to a temporary matrix; memory
 //! holds only the vocabularies and the labels.
 
+mod absorb;
 mod parquet;
 
 use super::*;
@@ -122,6 +123,9 @@ pub(super) struct Pass1 {
     prov: BufWriter<File>,
     pending: Vec<u32>,
     parse_bufs: Vec<Parsed<'static>>,
+    /// Per field, the provisional ids of the current Parquet dictionary's entries (`u32::MAX`:
+    /// not met yet), and that dictionary's number.
+    dictionary_ids: Vec<(u64, Vec<u32>)>,
     /// Non-blank lines of the current file, and whether its first one was a header.
     lines_in_file: usize,
     header_seen: bool,
@@ -146,6 +150,7 @@ impl Pass1 {
             prov: BufWriter::with_capacity(4 << 20, f),
             pending: Vec::with_capacity(1 << 16),
             parse_bufs: Vec::new(),
+            dictionary_ids: Vec::new(),
             lines_in_file: 0,
             header_seen: false,
             bytes_done: 0,
@@ -309,106 +314,6 @@ impl Pass1 {
             .filter(|f| matches!(f.kind, FieldKind::Multi { .. }))
             .count();
         self.found.multi = (0..n_multi).map(|_| (vec![0u64], Vec::new())).collect();
-    }
-
-    /// Takes parsed rows in file order: reports their errors, interns each field's column in
-    /// parallel (each field still sees its values in file order, so provisional ids stay
-    /// deterministic) and queues the provisional ids.
-    fn absorb(
-        &mut self,
-        parsed: Vec<Parsed<'_>>,
-        fail: &dyn Fn(usize, String) -> RowError,
-        opts: &Options,
-    ) -> Result<()> {
-        for p in &parsed {
-            for (no, m) in &p.errors {
-                self.bad_row(fail(*no, m.clone()), opts)?;
-            }
-        }
-        let n = self.found.fields.len();
-        let rows: usize = parsed.iter().map(|p| p.labels.len()).sum();
-        for p in &parsed {
-            self.found.labels.extend_from_slice(&p.labels);
-        }
-
-        // Intern in parallel, one field per task.
-        let numeric = opts.numeric;
-        let columns: Vec<(Vec<u32>, Vec<u32>)> = self
-            .found
-            .interners
-            .par_iter_mut()
-            .zip(self.found.fields.par_iter())
-            .enumerate()
-            .map(|(f, (interner, def))| {
-                let mut ids = Vec::with_capacity(rows);
-                let mut counts = Vec::new();
-                for p in &parsed {
-                    for row in p.cells.chunks_exact(n) {
-                        match def.kind {
-                            FieldKind::Multi { sep } => {
-                                let before = ids.len();
-                                for v in row[f].items(sep) {
-                                    ids.push(interner.cat(v));
-                                }
-                                if ids.len() == before {
-                                    ids.push(interner.cat(b"")); // empty, or only separators: missing
-                                }
-                                counts.push((ids.len() - before) as u32);
-                            }
-                            kind => ids.push(intern(interner, kind, row[f], numeric)),
-                        }
-                    }
-                }
-                (ids, counts)
-            })
-            .collect();
-
-        // Row-major provisional ids for the single-valued fields; ragged arrays for the others.
-        let single: Vec<usize> = (0..n)
-            .filter(|&f| !matches!(self.found.fields[f].kind, FieldKind::Multi { .. }))
-            .collect();
-        self.pending.reserve(rows * single.len());
-        for r in 0..rows {
-            for &f in &single {
-                self.pending.push(columns[f].0[r]);
-            }
-        }
-        let mut m = 0;
-        for (f, (ids, counts)) in columns.into_iter().enumerate() {
-            if matches!(self.found.fields[f].kind, FieldKind::Multi { .. }) {
-                let (offsets, all) = &mut self.found.multi[m];
-                m += 1;
-                all.extend_from_slice(&ids);
-                for c in counts {
-                    let last = *offsets.last().expect("starts with 0");
-                    offsets.push(last + c as u64);
-                }
-            }
-        }
-        self.found.rows += rows;
-        self.parse_bufs
-            .extend(parsed.into_iter().map(Parsed::into_static));
-        if self.pending.len() >= 1 << 20 {
-            self.flush_pending()?;
-        }
-        Ok(())
-    }
-
-    fn bad_row(&mut self, err: RowError, opts: &Options) -> Result<()> {
-        match opts.on_error {
-            OnError::Fail => Err(anyhow::Error::new(err)),
-            OnError::Skip => {
-                self.found.skipped.count += 1;
-                if self.found.skipped.first.len() < LISTED_SKIPS {
-                    self.found.skipped.first.push(SkippedRow {
-                        file: err.file.display().to_string(),
-                        line: err.line,
-                        error: err.message,
-                        parquet: err.parquet,
-                    });
-                }
-                Ok(())
-            }
-        }
+        self.dictionary_ids = fields.iter().map(|_| (0, Vec::new())).collect();
     }
 }

@@ -25,6 +25,15 @@ pub struct Column {
     pub ends: Vec<u32>,
     /// The values as numbers (numeric columns).
     pub numbers: Vec<f64>,
+    /// For a dictionary-encoded string column read page by page: each value's dictionary
+    /// entry (`u32::MAX` for a value stored in full); empty otherwise.
+    pub entries: Vec<u32>,
+    /// The dictionary `entries` index: a number no other dictionary read by this process has,
+    /// and its entry count.
+    pub dictionary: (u64, usize),
+    /// That dictionary's text. A value with an entry keeps its text there, not in `text` (where
+    /// it takes no bytes), so that no value is copied out of the dictionary.
+    pub dict: Option<std::sync::Arc<Dictionary>>,
     /// Whether the column is a list (each element one value), not a flat column.
     pub list: bool,
     /// A list column's rows as [`Cell::List`] holds them: each element as a 4-byte
@@ -41,6 +50,15 @@ impl Column {
     pub fn span(&self, r: usize) -> (usize, usize) {
         let (a, b) = (self.rows[r] as usize, self.rows[r + 1] as usize);
         (a, b - a)
+    }
+
+    /// Row `r`'s dictionary entry, when it has exactly one value and that value came from the
+    /// dictionary; `u32::MAX` otherwise.
+    pub fn entry(&self, r: usize) -> u32 {
+        match self.span(r) {
+            (k, 1) if !self.entries.is_empty() => self.entries[k],
+            _ => u32::MAX,
+        }
     }
 
     /// What is wrong with row `r`'s value, if anything.
@@ -69,6 +87,11 @@ impl Column {
 
     /// Text value `k`.
     pub fn text(&self, k: usize) -> &[u8] {
+        if let Some(d) = &self.dict {
+            if let Some(&e) = self.entries.get(k).filter(|&&e| e != u32::MAX) {
+                return d.entry(e as usize);
+            }
+        }
         let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
         &self.text[start..self.ends[k] as usize]
     }
@@ -97,6 +120,9 @@ impl Column {
         self.text.clear();
         self.ends.clear();
         self.numbers.clear();
+        self.entries.clear();
+        self.dictionary = (0, 0);
+        self.dict = None;
         self.errors.clear();
         self.packed.clear();
         self.packed_rows.clear();
@@ -121,6 +147,19 @@ impl Column {
     pub(super) fn push_text(&mut self, t: &[u8]) {
         self.text.extend_from_slice(t);
         self.ends.push(self.text.len() as u32);
+    }
+}
+
+/// A column chunk's dictionary of strings: entry `k` is `bytes[starts[k]..starts[k + 1]]`.
+pub struct Dictionary {
+    pub(super) bytes: Vec<u8>,
+    pub(super) starts: Vec<u32>,
+}
+
+impl Dictionary {
+    /// Entry `k`'s bytes; the caller has checked that `k` is an entry.
+    pub fn entry(&self, k: usize) -> &[u8] {
+        &self.bytes[self.starts[k] as usize..self.starts[k + 1] as usize]
     }
 }
 

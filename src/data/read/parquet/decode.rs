@@ -1,6 +1,7 @@
 //! One column's pages decoded into a batch's [`Column`], through the parquet crate's readers.
 
 use super::column::check_utf8;
+use super::pages::StringPages;
 use super::{Column, Physical, Source, Want};
 use ::parquet::column::reader::{ColumnReader, ColumnReaderImpl};
 use ::parquet::data_type::{ByteArray, DataType};
@@ -10,6 +11,8 @@ use std::io::Write as _;
 #[derive(Default)]
 pub(super) struct Decoder {
     pub(super) reader: Option<ColumnReader>,
+    /// A flat string column read page by page (`pages`), instead of through `reader`.
+    pub(super) pages: Option<StringPages>,
     def: Vec<i16>,
     rep: Vec<i16>,
     bools: Vec<bool>,
@@ -29,6 +32,12 @@ impl Decoder {
         out: &mut Column,
     ) -> Result<usize, String> {
         out.clear();
+        if let Some(p) = &mut self.pages {
+            let n = p.read(rows, out)?;
+            fits(rows, out.text.len())?;
+            check_utf8(s, out);
+            return Ok(n);
+        }
         self.def.clear();
         self.rep.clear();
         let reader = self.reader.as_mut().expect("set for the row group");
@@ -115,18 +124,13 @@ impl Decoder {
                 out.push_text(b.data());
             }
         }
+        fits(rows, out.text.len().max(levels))?;
         if strings {
             check_utf8(s, out);
         }
         if s.list {
             out.pack_lists();
-        }
-        // Offsets are u32 to halve the index memory; a batch whose text passes 4 GiB (values of
-        // 64 KB on average) is refused rather than misindexed.
-        if out.packed.len() > u32::MAX as usize || levels > u32::MAX as usize {
-            return Err(format!(
-                "{rows} rows of this column hold more than 4 GiB of text"
-            ));
+            fits(rows, out.packed.len())?;
         }
         debug_assert_eq!(row, records);
         Ok(records)
@@ -191,5 +195,16 @@ impl Decoder {
                 out.ends.push(out.text.len() as u32);
             }
         }
+    }
+}
+
+/// Offsets are u32 to halve the index memory: a batch whose text passes 4 GiB (values of 256 KB
+/// on average) is refused before anything indexes it, rather than misindexed.
+fn fits(rows: usize, len: usize) -> Result<(), String> {
+    match u32::try_from(len) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!(
+            "{rows} rows of this column hold more than 4 GiB of text"
+        )),
     }
 }

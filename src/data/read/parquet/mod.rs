@@ -19,6 +19,7 @@
 mod at;
 mod column;
 mod decode;
+mod pages;
 
 pub use column::{Batch, Column};
 
@@ -255,7 +256,20 @@ impl File {
             let group = self.reader.get_row_group(g).map_err(|e| at(&e))?;
             let expected = group.metadata().num_rows().max(0) as usize;
             for (d, s) in decoders.iter_mut().zip(&sources) {
-                d.reader = Some(group.get_column_reader(s.leaf).map_err(|e| at(&e))?);
+                let chunk = group.metadata().column(s.leaf);
+                if s.want == Want::Text
+                    && s.physical == Physical::BYTE_ARRAY
+                    && !s.list
+                    && pages::readable(chunk.encodings())
+                    && std::env::var_os("AIM_PARQUET_GENERIC").is_none()
+                {
+                    let p = group.get_column_page_reader(s.leaf).map_err(|e| at(&e))?;
+                    d.pages = Some(pages::StringPages::new(p, s.max_def));
+                    d.reader = None;
+                } else {
+                    d.reader = Some(group.get_column_reader(s.leaf).map_err(|e| at(&e))?);
+                    d.pages = None;
+                }
             }
             for done in (0..expected).step_by(BATCH_ROWS) {
                 let want = BATCH_ROWS.min(expected - done);
