@@ -6,10 +6,14 @@ use rand::{Rng, SeedableRng};
 /// On every SIMD path this CPU has.
 #[test]
 fn kernel_paths_match_the_generic_composition() {
-    crate::simd::on_every_path(|_| kernel_paths_match_here());
+    // Two hidden layers and one: host inference ends in either of its two buffers.
+    crate::simd::on_every_path(|_| {
+        kernel_paths_match_with(&[7, 6]);
+        kernel_paths_match_with(&[5]);
+    });
 }
 
-fn kernel_paths_match_here() {
+fn kernel_paths_match_with(hidden: &[usize]) {
     let dev: Backend = Default::default();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
     let groups = [
@@ -20,7 +24,7 @@ fn kernel_paths_match_here() {
         },
         Group::all(5, 1),
     ];
-    let mut mlp = Mlp::new(&dev, "m", &groups, &[7, 6], true, 1e-5, &mut rng);
+    let mut mlp = Mlp::new(&dev, "m", &groups, hidden, true, 1e-5, &mut rng);
     for p in mlp.params_mut() {
         let v: Vec<f32> = (0..p.len()).map(|_| rng.gen_range(-0.5..0.5)).collect();
         p.set(&v);
@@ -52,7 +56,7 @@ fn kernel_paths_match_here() {
     }
     // Training mode (batch statistics) through the taped kernels: values, and the gradients
     // of the first input (scattered back to its kept positions) and of its weights.
-    let mut m2 = Mlp::new(&dev, "m", &groups, &[7, 6], true, 1e-5, &mut rng);
+    let mut m2 = Mlp::new(&dev, "m", &groups, hidden, true, 1e-5, &mut rng);
     for (p, q) in m2.params_mut().zip(mlp.params()) {
         p.set(&q.values());
     }
