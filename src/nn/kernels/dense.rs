@@ -162,8 +162,23 @@ impl Keep<'_> {
 
 /// `(groups, batch, k)` laid out as `(batch, kept values)`, block after block, on host buffers.
 pub(crate) fn flatten_host(x: &[f32], g: usize, b: usize, k: usize, keep: Keep) -> Vec<f32> {
+    let mut y = Vec::new();
+    flatten_host_into(&mut y, x, g, b, k, keep);
+    y
+}
+
+/// [`flatten_host`] into `y`, reused: every value of the result is written, so resizing zeroes
+/// only what grows.
+pub(crate) fn flatten_host_into(
+    y: &mut Vec<f32>,
+    x: &[f32],
+    g: usize,
+    b: usize,
+    k: usize,
+    keep: Keep,
+) {
     let (width, starts) = keep.layout(g, k);
-    let mut y = vec![0.0f32; b * width];
+    y.resize(b * width, 0.0);
     y.par_chunks_mut(width.max(1))
         .enumerate()
         .for_each(|(r, row)| {
@@ -181,7 +196,6 @@ pub(crate) fn flatten_host(x: &[f32], g: usize, b: usize, k: usize, keep: Keep) 
                 }
             })
         });
-    y
 }
 
 /// `relu?(Σ_i x_i · w_i + b)` with x_i `(m, k_i)`, w_i `(k_i, n)` and b `(1, n)`: one MLP layer

@@ -18,7 +18,7 @@ mod dense;
 mod interact;
 
 pub use bn::{gated_bn, gated_bn_sum};
-pub(crate) use dense::{bias_relu, flatten_host, matmul_into, Keep};
+pub(crate) use dense::{bias_relu, flatten_host_into, matmul_into, Keep};
 pub use dense::{dense, flatten_groups};
 pub use interact::{interact, interact_gated_sum, FlatTuples};
 
@@ -153,15 +153,24 @@ pub(crate) fn grad_read_write<'g, S1: dfdx::shapes::Shape, S2: dfdx::shapes::Sha
 pub(crate) fn host<S: dfdx::shapes::Shape, T>(
     t: &dfdx::tensor::Tensor<S, f32, crate::nn::Backend, T>,
 ) -> Vec<f32> {
+    let mut v = Vec::new();
+    host_into(t, &mut v);
+    v
+}
+
+/// [`host`] into `v`, reused: no allocation, and no zeroing of what the copy overwrites.
+pub(crate) fn host_into<S: dfdx::shapes::Shape, T>(
+    t: &dfdx::tensor::Tensor<S, f32, crate::nn::Backend, T>,
+    v: &mut Vec<f32>,
+) {
     use dfdx::shapes::HasShape;
-    let mut v = vec![0.0f32; t.shape().num_elements()];
-    t.copy_into(&mut v);
+    v.resize(t.shape().num_elements(), 0.0);
+    t.copy_into(v);
     debug_assert_eq!(
-        v,
+        *v,
         t.as_vec(),
         "a kernel input is laid out in its shape's order"
     );
-    v
 }
 
 /// What the kernels' tests share: random values, and the comparison of a kernel's values with

@@ -59,6 +59,10 @@ pub struct Mlp {
     /// `aim predict`'s time, on one thread.
     #[cfg_attr(feature = "cuda", allow(dead_code))]
     scratch: [Vec<f32>; 2],
+    /// Inference's input layout and the host copy of the weight in use, kept between calls for
+    /// the same reason: neither is allocated and zeroed per batch.
+    #[cfg_attr(feature = "cuda", allow(dead_code))]
+    host_scratch: [Vec<f32>; 2],
 }
 
 impl Mlp {
@@ -133,6 +137,7 @@ impl Mlp {
             dropout: 0.0,
             rng,
             scratch: Default::default(),
+            host_scratch: Default::default(),
         }
     }
 
@@ -290,8 +295,9 @@ impl Mlp {
         hosts: &[Option<std::sync::Arc<Vec<f32>>>],
         batch: usize,
     ) -> Vec<f32> {
-        use super::kernels::{bias_relu, flatten_host, host, matmul_into, Keep};
+        use super::kernels::{bias_relu, flatten_host_into, host, host_into, matmul_into, Keep};
         let [mut x, mut y] = std::mem::take(&mut self.scratch);
+        let [mut flat, mut w_host] = std::mem::take(&mut self.host_scratch);
         let h0 = self.input[0].shape[2];
         // Every product below overwrites its output (the first group's too), so the buffers'
         // old values are never read and resizing zeroes only what grows.
@@ -299,12 +305,13 @@ impl Mlp {
         for (i, (xg, w)) in inputs.iter().zip(&self.input).enumerate() {
             let (g, b, k) = *xg.shape();
             let keep = self.keep[i].as_deref().map_or(Keep::All, Keep::Some);
-            let flat = match hosts.get(i) {
-                Some(Some(h)) => flatten_host(h, g, b, k, keep),
-                _ => flatten_host(&host(xg), g, b, k, keep),
-            };
+            match hosts.get(i) {
+                Some(Some(h)) => flatten_host_into(&mut flat, h, g, b, k, keep),
+                _ => flatten_host_into(&mut flat, &host(xg), g, b, k, keep),
+            }
             let rows = w.shape[0] * w.shape[1];
-            matmul_into(&mut x, i > 0, &flat, batch, rows, &host(&w.t), h0);
+            host_into(&w.t, &mut w_host);
+            matmul_into(&mut x, i > 0, &flat, batch, rows, &w_host, h0);
         }
         let mut width = h0;
         let n = self.layers.len();
@@ -326,21 +333,15 @@ impl Mlp {
                 }
                 let next = self.layers[i].shape[1];
                 y.resize(batch * next, 0.0);
-                matmul_into(
-                    &mut y,
-                    false,
-                    &x,
-                    batch,
-                    width,
-                    &host(&self.layers[i].t),
-                    next,
-                );
+                host_into(&self.layers[i].t, &mut w_host);
+                matmul_into(&mut y, false, &x, batch, width, &w_host, next);
                 std::mem::swap(&mut x, &mut y);
                 width = next;
             }
         }
         let out = x[..batch * width].to_vec();
         self.scratch = [x, y];
+        self.host_scratch = [flat, w_host];
         out
     }
 
