@@ -160,15 +160,8 @@ impl Keep<'_> {
     }
 }
 
-/// `(groups, batch, k)` laid out as `(batch, kept values)`, block after block, on host buffers.
-pub(crate) fn flatten_host(x: &[f32], g: usize, b: usize, k: usize, keep: Keep) -> Vec<f32> {
-    let mut y = Vec::new();
-    flatten_host_into(&mut y, x, g, b, k, keep);
-    y
-}
-
-/// [`flatten_host`] into `y`, reused: every value of the result is written, so resizing zeroes
-/// only what grows.
+/// `(groups, batch, k)` laid out as `(batch, kept values)`, block after block, on host buffers,
+/// into `y`: every value of the result is written, so a reused `y` is zeroed only where it grows.
 pub(crate) fn flatten_host_into(
     y: &mut Vec<f32>,
     x: &[f32],
@@ -309,7 +302,8 @@ pub fn flatten_groups<T: Tape<f32, Backend> + Merge<T>>(
     let kp = keep.map_or(Keep::All, Keep::Some);
     let (width, starts) = kp.layout(g, k);
     let (x, mut tape) = x.split_tape();
-    let y = flatten_host(&super::host(&x), g, b, k, kp);
+    let mut y = Vec::new();
+    flatten_host_into(&mut y, &super::host(&x), g, b, k, kp);
     let out: T2 = x.device().tensor_from_vec(y, (b, width));
     let out_c = out.clone();
     tape.add_backward_op(move |grads| {
