@@ -15,21 +15,25 @@ pub struct Csv {
     columns: usize,
 }
 
+/// The fields a spec's `columns { … }` list, in order: CSV's and Parquet's alike.
+pub(crate) fn fields_of(spec: &CsvSpec) -> Vec<FieldDef> {
+    spec.columns
+        .iter()
+        .map(|c| {
+            let kind = match c.role {
+                ColumnRole::Categorical => FieldKind::Categorical,
+                ColumnRole::Numeric => FieldKind::Numeric,
+                ColumnRole::Multi { sep } => FieldKind::Multi { sep: sep as u8 },
+            };
+            FieldDef::new(c.name.clone(), kind)
+        })
+        .collect()
+}
+
 impl Csv {
     /// A reader for the columns `spec` names.
     pub fn new(spec: CsvSpec) -> Self {
-        let fields = spec
-            .columns
-            .iter()
-            .map(|c| {
-                let kind = match c.role {
-                    ColumnRole::Categorical => FieldKind::Categorical,
-                    ColumnRole::Numeric => FieldKind::Numeric,
-                    ColumnRole::Multi { sep } => FieldKind::Multi { sep: sep as u8 },
-                };
-                FieldDef::new(c.name.clone(), kind)
-            })
-            .collect();
+        let fields = fields_of(&spec);
         Csv {
             spec,
             fields,

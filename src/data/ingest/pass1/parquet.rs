@@ -91,12 +91,13 @@ impl Pass1 {
             .zip(batch.columns.par_iter())
             .map(|(((interner, def), known), c)| {
                 let (mut ids, mut counts) = (Vec::with_capacity(good.len()), Vec::new());
-                let (number, entries) = c.dictionary;
-                let dictionary = def.kind == FieldKind::Categorical && entries > 0;
-                if dictionary && known.0 != number {
-                    known.0 = number;
-                    known.1.clear();
-                    known.1.resize(entries, u32::MAX);
+                let dictionary = def.kind == FieldKind::Categorical && c.dict.is_some();
+                if let Some(d) = c.dict.as_ref().filter(|_| dictionary) {
+                    if known.0 != d.number {
+                        known.0 = d.number;
+                        known.1.clear();
+                        known.1.resize(d.len(), u32::MAX);
+                    }
                 }
                 for &r in &good {
                     if dictionary {

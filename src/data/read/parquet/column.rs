@@ -28,11 +28,8 @@ pub struct Column {
     /// For a dictionary-encoded string column read page by page: each value's dictionary
     /// entry (`u32::MAX` for a value stored in full); empty otherwise.
     pub entries: Vec<u32>,
-    /// The dictionary `entries` index: a number no other dictionary read by this process has,
-    /// and its entry count.
-    pub dictionary: (u64, usize),
-    /// That dictionary's text. A value with an entry keeps its text there, not in `text` (where
-    /// it takes no bytes), so that no value is copied out of the dictionary.
+    /// The dictionary `entries` index. A value with an entry keeps its text there, not in
+    /// `text` (where it takes no bytes), so that no value is copied out of the dictionary.
     pub dict: Option<std::sync::Arc<Dictionary>>,
     /// Whether the column is a list (each element one value), not a flat column.
     pub list: bool,
@@ -121,7 +118,6 @@ impl Column {
         self.ends.clear();
         self.numbers.clear();
         self.entries.clear();
-        self.dictionary = (0, 0);
         self.dict = None;
         self.errors.clear();
         self.packed.clear();
@@ -152,11 +148,18 @@ impl Column {
 
 /// A column chunk's dictionary of strings: entry `k` is `bytes[starts[k]..starts[k + 1]]`.
 pub struct Dictionary {
+    /// A number no other dictionary read by this process has.
+    pub number: u64,
     pub(super) bytes: Vec<u8>,
     pub(super) starts: Vec<u32>,
 }
 
 impl Dictionary {
+    /// How many entries it has.
+    pub fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
     /// Entry `k`'s bytes; the caller has checked that `k` is an entry.
     pub fn entry(&self, k: usize) -> &[u8] {
         &self.bytes[self.starts[k] as usize..self.starts[k + 1] as usize]

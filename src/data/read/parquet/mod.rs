@@ -23,7 +23,7 @@ mod pages;
 
 pub use column::{Batch, Column};
 
-use super::{FieldDef, FieldKind};
+use super::FieldDef;
 use crate::spec::{ColumnRole, CsvSpec, Unlisted};
 use ::parquet::basic::{ConvertedType, LogicalType, Type as Physical};
 use ::parquet::file::reader::{FileReader, SerializedFileReader};
@@ -192,18 +192,7 @@ impl File {
                 )));
             }
         }
-        let fields = spec
-            .columns
-            .iter()
-            .map(|c| {
-                let kind = match c.role {
-                    ColumnRole::Categorical => FieldKind::Categorical,
-                    ColumnRole::Numeric => FieldKind::Numeric,
-                    ColumnRole::Multi { sep } => FieldKind::Multi { sep: sep as u8 },
-                };
-                FieldDef::new(c.name.clone(), kind)
-            })
-            .collect();
+        let fields = super::csv::fields_of(spec);
         Ok(File {
             path: path.to_path_buf(),
             reader,

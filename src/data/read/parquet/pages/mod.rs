@@ -134,13 +134,11 @@ enum Values {
 pub(super) struct StringPages {
     pages: Box<dyn PageReader>,
     max_def: i16,
-    /// The chunk's dictionary, shared with the batches read from it.
-    dict: Arc<Dictionary>,
+    /// The chunk's dictionary once its page is read, shared with the batches read from it.
+    dict: Option<Arc<Dictionary>>,
     /// Per dictionary entry, whether it is UTF-8. The text of one that is not is copied into
     /// the batch as a value of its own, where the batch's UTF-8 check names its rows.
     utf8: Vec<bool>,
-    /// The dictionary's number (see [`Column::dictionary`]).
-    generation: u64,
     left: usize,
     def: Option<Hybrid>,
     values: Option<Values>,
@@ -154,12 +152,8 @@ impl StringPages {
         StringPages {
             pages,
             max_def,
-            dict: Arc::new(Dictionary {
-                bytes: Vec::new(),
-                starts: vec![0],
-            }),
+            dict: None,
             utf8: Vec::new(),
-            generation: 0,
             left: 0,
             def: None,
             values: None,
@@ -196,7 +190,8 @@ impl StringPages {
                                     out.entries.push(k as u32);
                                 }
                                 Some(false) => {
-                                    out.push_text(self.dict.entry(k));
+                                    let d = self.dict.as_ref().expect("entries have a dictionary");
+                                    out.push_text(d.entry(k));
                                     out.entries.push(u32::MAX);
                                 }
                                 None => {
@@ -219,10 +214,7 @@ impl StringPages {
             self.left -= n;
             done += n;
         }
-        out.dictionary = (self.generation, self.utf8.len());
-        if self.generation != 0 {
-            out.dict = Some(self.dict.clone());
-        }
+        out.dict.clone_from(&self.dict);
         Ok(done)
     }
 
@@ -240,12 +232,11 @@ impl StringPages {
                 } => {
                     // One per column chunk: entries read before a second one would be numbered
                     // as its entries.
-                    if self.generation != 0 {
+                    if self.dict.is_some() {
                         return Err("a second dictionary page in one column chunk".into());
                     }
-                    self.generation =
-                        DICTIONARIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let mut dict = Dictionary {
+                        number: DICTIONARIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                         bytes: Vec::new(),
                         starts: vec![0],
                     };
@@ -259,7 +250,7 @@ impl StringPages {
                             .map_err(|_| "a dictionary of more than 4 GiB")?;
                         dict.starts.push(end);
                     }
-                    self.dict = Arc::new(dict);
+                    self.dict = Some(Arc::new(dict));
                 }
                 Page::DataPage {
                     buf,
