@@ -114,7 +114,7 @@ pub(crate) fn matmul_into(
 }
 
 /// Adds the bias `b` (n) to every row of `y` (m, n), then applies the ReLU when `relu`.
-pub(crate) fn bias_relu(y: &mut [f32], n: usize, b: Option<&[f32]>, relu: bool) {
+fn bias_relu(y: &mut [f32], n: usize, b: Option<&[f32]>, relu: bool) {
     if b.is_none() && !relu {
         return;
     }

@@ -41,14 +41,15 @@ impl Group {
 /// The MLP.
 pub struct Mlp {
     /// First-layer weights, one per input group `(G, k, h)`, or `(1, kept, h)` for a group that
-    /// reads only some positions.
-    pub input: Vec<Param>,
+    /// reads only some positions. Private, as the later layers and the biases: they change
+    /// only through [`Mlp::params_mut`], which drops inference's copies of them.
+    input: Vec<Param>,
     /// Per input group, the positions it reads (see [`Group::keep`]).
     pub keep: Vec<Option<Vec<Vec<usize>>>>,
     /// Weights `(h_i, h_{i+1})` of the later layers, ending with `(h_last, 1)`.
-    pub layers: Vec<Param>,
+    layers: Vec<Param>,
     /// Biases, one per layer (first and later), the last one of length 1.
-    pub biases: Vec<Param>,
+    biases: Vec<Param>,
     /// Batch-norm statistics per hidden layer (when enabled).
     pub norms: Option<Vec<Running>>,
     /// Dropout rate after each hidden layer, in training only.
@@ -59,10 +60,14 @@ pub struct Mlp {
     /// `aim predict`'s time, on one thread.
     #[cfg_attr(feature = "cuda", allow(dead_code))]
     scratch: [Vec<f32>; 2],
-    /// Inference's input layout and the host copy of the weight in use, kept between calls for
-    /// the same reason: neither is allocated and zeroed per batch.
+    /// Inference's input layout, kept between calls for the same reason.
     #[cfg_attr(feature = "cuda", allow(dead_code))]
-    host_scratch: [Vec<f32>; 2],
+    flat: Vec<f32>,
+    /// Inference's host copies of the parameters ([`Mlp::params`] order), made on the first
+    /// batch after a change and read by every batch until the next: copying the weights out of
+    /// their tensors per batch was 2.3 MB (DeepFM) to 5 MB (re-train) of memcpy a batch.
+    #[cfg_attr(feature = "cuda", allow(dead_code))]
+    host_params: Option<Vec<Vec<f32>>>,
 }
 
 impl Mlp {
@@ -137,7 +142,8 @@ impl Mlp {
             dropout: 0.0,
             rng,
             scratch: Default::default(),
-            host_scratch: Default::default(),
+            flat: Vec::new(),
+            host_params: None,
         }
     }
 
@@ -146,8 +152,9 @@ impl Mlp {
         self.rng = rand::SeedableRng::seed_from_u64(seed);
     }
 
-    /// All parameters.
+    /// All parameters, to change: inference copies them afresh on its next batch.
     pub fn params_mut(&mut self) -> impl Iterator<Item = &mut Param> {
+        self.host_params = None;
         self.input
             .iter_mut()
             .chain(self.layers.iter_mut())
@@ -295,9 +302,16 @@ impl Mlp {
         hosts: &[Option<std::sync::Arc<Vec<f32>>>],
         batch: usize,
     ) -> Vec<f32> {
-        use super::kernels::{bias_relu, flatten_host_into, host, host_into, matmul_into, Keep};
+        use super::kernels::{flatten_host_into, host, matmul_into, Keep, CHUNK};
+        use rayon::prelude::*;
         let [mut x, mut y] = std::mem::take(&mut self.scratch);
-        let [mut flat, mut w_host] = std::mem::take(&mut self.host_scratch);
+        let mut flat = std::mem::take(&mut self.flat);
+        let hp = match self.host_params.take() {
+            Some(hp) => hp,
+            None => self.params().map(|p| host(&p.t)).collect(),
+        };
+        let (w_in, rest) = hp.split_at(self.input.len());
+        let (w_later, b_all) = rest.split_at(self.layers.len());
         let h0 = self.input[0].shape[2];
         // Every product below overwrites its output (the first group's too), so the buffers'
         // old values are never read and resizing zeroes only what grows.
@@ -310,38 +324,48 @@ impl Mlp {
                 _ => flatten_host_into(&mut flat, &host(xg), g, b, k, keep),
             }
             let rows = w.shape[0] * w.shape[1];
-            host_into(&w.t, &mut w_host);
-            matmul_into(&mut x, i > 0, &flat, batch, rows, &w_host, h0);
+            matmul_into(&mut x, i > 0, &flat, batch, rows, &w_in[i], h0);
         }
         let mut width = h0;
         let n = self.layers.len();
         for i in 0..=n {
-            // Layer i's output is in `x`: its bias, its ReLU and norm if hidden, then layer i + 1.
+            // Layer i's output is in `x`: its bias, and its ReLU and norm if hidden, in one pass;
+            // then layer i + 1.
             let hidden = i < n;
-            bias_relu(&mut x, width, Some(&host(&self.biases[i].t)), hidden);
-            if hidden {
-                if let Some(norms) = &self.norms {
-                    let (mean, inv) = (&norms[i].mean, norms[i].inv_std());
-                    use rayon::prelude::*;
-                    x.par_chunks_mut(width).for_each(|row| {
-                        crate::simd::vectorized!({
-                            for ((v, m), s) in row.iter_mut().zip(mean).zip(&inv) {
-                                *v = (*v - m) * s;
+            let norm = match (&self.norms, hidden) {
+                (Some(norms), true) => Some((&norms[i].mean, norms[i].inv_std())),
+                _ => None,
+            };
+            let bias = &b_all[i];
+            x[..batch * width]
+                .par_chunks_mut(width * CHUNK)
+                .for_each(|rows| {
+                    crate::simd::vectorized!({
+                        for row in rows.chunks_mut(width) {
+                            row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+                            if hidden {
+                                row.iter_mut().for_each(|v| *v = v.max(0.0));
                             }
-                        })
-                    });
-                }
+                            if let Some((mean, inv)) = &norm {
+                                for ((v, m), s) in row.iter_mut().zip(*mean).zip(inv) {
+                                    *v = (*v - m) * s;
+                                }
+                            }
+                        }
+                    })
+                });
+            if hidden {
                 let next = self.layers[i].shape[1];
                 y.resize(batch * next, 0.0);
-                host_into(&self.layers[i].t, &mut w_host);
-                matmul_into(&mut y, false, &x, batch, width, &w_host, next);
+                matmul_into(&mut y, false, &x, batch, width, &w_later[i], next);
                 std::mem::swap(&mut x, &mut y);
                 width = next;
             }
         }
         let out = x[..batch * width].to_vec();
         self.scratch = [x, y];
-        self.host_scratch = [flat, w_host];
+        self.flat = flat;
+        self.host_params = Some(hp);
         out
     }
 

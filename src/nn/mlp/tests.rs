@@ -54,6 +54,24 @@ fn kernel_paths_match_with(hidden: &[usize]) {
             "host inference {a} vs {b}"
         );
     }
+    // Host inference keeps copies of the parameters between batches: a change through
+    // `params_mut` must reach the next batch.
+    for p in mlp.params_mut() {
+        let v: Vec<f32> = p.values().iter().map(|x| 0.1 - 0.5 * x).collect();
+        p.set(&v);
+    }
+    let fast2 = mlp.forward(inputs.clone(), batch, false).as_vec();
+    let generic2 = mlp.forward_generic(inputs.clone(), batch, false).as_vec();
+    for (a, b) in fast2.iter().zip(&generic2) {
+        assert!(
+            (a - b).abs() < 1e-4 * (1.0 + b.abs()),
+            "host inference after a change {a} vs {b}"
+        );
+    }
+    assert!(
+        fast2.iter().zip(&fast).any(|(a, b)| (a - b).abs() > 1e-3),
+        "the change moved the output"
+    );
     // Training mode (batch statistics) through the taped kernels: values, and the gradients
     // of the first input (scattered back to its kept positions) and of its weights.
     let mut m2 = Mlp::new(&dev, "m", &groups, hidden, true, 1e-5, &mut rng);
