@@ -215,6 +215,12 @@ impl Model {
             .map(|t| t.leaf_and_host(&self.dev, batch))
             .unzip();
         let lin = self.linear.as_ref().map(|t| t.leaf(&self.dev, batch));
-        self.forward_with_hosts::<NoneTape>(leaves, hosts, lin, batch.rows(), false)
+        let logit =
+            self.forward_with_hosts::<NoneTape>(leaves, hosts.clone(), lin, batch.rows(), false);
+        // The forward pass has dropped its copies of the host buffers: hand them back.
+        for (t, h) in self.tables.iter().zip(hosts) {
+            t.recycle(h);
+        }
+        logit
     }
 }

@@ -11,6 +11,9 @@ use crate::simd::{update4, zip_update};
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
+mod memory;
+use memory::{advise_huge_pages, copy_row, prefetch, PREFETCH};
+
 pub use crate::data::batch::{Batch, Source};
 
 /// One field's rows in a table.
@@ -63,6 +66,9 @@ pub struct Table {
     data: Vec<f32>,
     /// Per row, the step it was last updated (for lazy bias correction, as SparseAdam).
     touched: Vec<u32>,
+    /// A gathered buffer given back after inference ([`Table::recycle`]): the next gather
+    /// writes into memory that is already mapped.
+    spare: std::sync::Mutex<Vec<f32>>,
 }
 
 impl Table {
@@ -111,6 +117,7 @@ impl Table {
             fields: slots,
             data,
             touched: vec![0; rows],
+            spare: Default::default(),
         }
     }
 
@@ -216,8 +223,10 @@ impl Table {
     pub fn gather(&self, batch: &Batch, out: &mut Vec<f32>) {
         self.check(batch);
         let (n, d, rows) = (self.fields.len(), self.d, batch.rows());
-        out.clear();
+        // A reused buffer keeps its old values: the straight copy below overwrites all of its
+        // field's values, and the general case zeroes its own first.
         out.resize(n * rows * d, 0.0);
+        out.truncate(n * rows * d);
         out.par_chunks_mut((rows * d).max(1))
             .enumerate()
             .for_each(|(f, dst)| {
@@ -238,6 +247,7 @@ impl Table {
                         }
                         return;
                     }
+                    dst.fill(0.0);
                     let mut entries = Vec::new();
                     for b in 0..rows {
                         let row = &mut dst[b * d..(b + 1) * d];
@@ -256,10 +266,19 @@ impl Table {
 
     /// The leaf tensor of a batch, and the same values on the host.
     pub fn leaf_and_host(&self, dev: &Backend, batch: &Batch) -> (T2, std::sync::Arc<Vec<f32>>) {
-        let mut buf = Vec::new();
+        let mut buf = std::mem::take(&mut *self.spare.lock().unwrap_or_else(|e| e.into_inner()));
         self.gather(batch, &mut buf);
-        let t = dev.tensor_from_vec(buf.clone(), (self.fields.len(), batch.rows() * self.d));
+        let copy: Vec<f32> = buf.par_iter().copied().collect();
+        let t = dev.tensor_from_vec(copy, (self.fields.len(), batch.rows() * self.d));
         (t, std::sync::Arc::new(buf))
+    }
+
+    /// Gives back the host buffer of [`Table::leaf_and_host`] for the next gather to reuse, if
+    /// nothing else holds it any more.
+    pub fn recycle(&self, host: std::sync::Arc<Vec<f32>>) {
+        if let Ok(buf) = std::sync::Arc::try_unwrap(host) {
+            *self.spare.lock().unwrap_or_else(|e| e.into_inner()) = buf;
+        }
     }
 
     /// The leaf tensor of a batch.
@@ -342,66 +361,6 @@ impl Table {
                 })
             });
     }
-}
-
-/// Asks the kernel to back `v`'s reserved capacity with 2 MiB pages (Linux transparent huge
-/// pages in `madvise` mode), before it is written. Batches touch rows scattered over hundreds of
-/// megabytes, and with 4 KiB pages nearly every row is also a TLB miss.
-fn advise_huge_pages(v: &mut Vec<f32>) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let start = v.as_mut_ptr() as usize;
-        let end = start + v.capacity() * std::mem::size_of::<f32>();
-        let (a, b) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
-        if b > a {
-            // SAFETY: [a, b) lies inside the vector's own allocation; the advice changes only how
-            // the kernel backs it, not its contents. A failure (no THP support) is harmless.
-            unsafe {
-                libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = v;
-}
-
-/// `dst.copy_from_slice(src)` in 16-float pieces of constant size, which compile to vector
-/// moves; a copy of a run-time length calls memmove, whose call costs more than the 64 bytes.
-#[inline(always)]
-fn copy_row(dst: &mut [f32], src: &[f32]) {
-    assert_eq!(dst.len(), src.len(), "row lengths");
-    let mut d = dst.chunks_exact_mut(16);
-    let mut s = src.chunks_exact(16);
-    for (a, b) in (&mut d).zip(&mut s) {
-        let a: &mut [f32; 16] = a.try_into().expect("a block");
-        *a = b.try_into().expect("a block");
-    }
-    d.into_remainder().copy_from_slice(s.remainder());
-}
-
-/// How many rows ahead the gather and the update fetch: the rows are scattered over the table,
-/// and each is a cache miss the hardware prefetcher cannot predict.
-const PREFETCH: usize = 8;
-
-/// Hints that `data[start .. start + len]` is about to be read (a no-op off x86-64). Any range
-/// is fine: the address is formed with `wrapping_add` (an out-of-bounds `add` would be undefined
-/// even for a hint), and a prefetch never faults.
-#[inline]
-fn prefetch(data: &[f32], start: usize, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let mut k = 0;
-        while k < len {
-            let p = data.as_ptr().wrapping_add(start + k);
-            // SAFETY: SSE is part of x86-64; a prefetch reads nothing and never faults.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) };
-            k += 16;
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (data, start, len);
 }
 
 /// Calls `f` with a leaf's gradient on the host (borrowed on the CPU, copied from CUDA).

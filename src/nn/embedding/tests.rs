@@ -76,3 +76,33 @@ fn gather_and_sparse_adam_agree_on_every_path_and_with_adam() {
         );
     }
 }
+
+/// A gather into a reused buffer (as inference's recycled one) gives the same values as into
+/// a fresh one: the straight copy overwrites every value, the pruned and multi-valued fields
+/// zero theirs first, and a longer old buffer is cut to the batch.
+#[test]
+fn gather_into_a_reused_buffer_leaves_nothing_of_the_old_values() {
+    let (table, batch) = table_and_batch(&mut rand_chacha::ChaCha8Rng::seed_from_u64(21));
+    let mut fresh = Vec::new();
+    table.gather(&batch, &mut fresh);
+    let mut reused = vec![f32::NAN; fresh.len() + 17];
+    table.gather(&batch, &mut reused);
+    assert_eq!(reused.len(), fresh.len());
+    assert!(
+        reused
+            .iter()
+            .zip(&fresh)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "reused buffer differs"
+    );
+    // Through `leaf_and_host` and `recycle`: the second batch's leaf is its own.
+    let dev: Backend = Default::default();
+    let (_, host) = table.leaf_and_host(&dev, &batch);
+    table.recycle(host);
+    let (_, other) = table_and_batch(&mut rand_chacha::ChaCha8Rng::seed_from_u64(22));
+    let (leaf, host) = table.leaf_and_host(&dev, &other);
+    let mut want = Vec::new();
+    table.gather(&other, &mut want);
+    assert_eq!(leaf.as_vec(), want);
+    assert_eq!(*host, want);
+}
