@@ -113,9 +113,16 @@ pub(crate) fn matmul_into(
     gemm(y, accumulate, View::of(x, m, k), View::of(w, k, n));
 }
 
-/// Adds the bias `b` (n) to every row of `y` (m, n), then applies the ReLU when `relu`.
-fn bias_relu(y: &mut [f32], n: usize, b: Option<&[f32]>, relu: bool) {
-    if b.is_none() && !relu {
+/// Adds the bias `b` (n) to every row of `y` (m, n), then applies the ReLU when `relu`, then
+/// `(v − mean) · inv_std` per column when `norm` is `(mean, inv_std)`: one pass over `y`.
+pub(crate) fn bias_relu(
+    y: &mut [f32],
+    n: usize,
+    b: Option<&[f32]>,
+    relu: bool,
+    norm: Option<(&[f32], &[f32])>,
+) {
+    if b.is_none() && !relu && norm.is_none() {
         return;
     }
     y.par_chunks_mut(n * CHUNK).for_each(|rows| {
@@ -126,6 +133,11 @@ fn bias_relu(y: &mut [f32], n: usize, b: Option<&[f32]>, relu: bool) {
                 }
                 if relu {
                     row.iter_mut().for_each(|v| *v = v.max(0.0));
+                }
+                if let Some((mean, inv)) = norm {
+                    for ((v, m), s) in row.iter_mut().zip(mean).zip(inv) {
+                        *v = (*v - m) * s;
+                    }
                 }
             }
         })
@@ -227,7 +239,7 @@ pub fn dense<T: Tape<f32, Backend> + Merge<T>>(
     for (i, (xv, wv, k)) in host.iter().enumerate() {
         matmul_into(&mut y, i > 0, xv, m, *k, wv, n);
     }
-    bias_relu(&mut y, n, bv.as_deref(), relu);
+    bias_relu(&mut y, n, bv.as_deref(), relu, None);
     // The backward pass reads the output (the ReLU's mask); inference does not keep a copy.
     let out: T2 = if T::OWNS_TAPE {
         dev.tensor_from_vec(y.clone(), (m, n))

@@ -18,8 +18,8 @@ mod dense;
 mod interact;
 
 pub use bn::{gated_bn, gated_bn_sum};
+pub(crate) use dense::{bias_relu, flatten_host_into, matmul_into, Keep};
 pub use dense::{dense, flatten_groups};
-pub(crate) use dense::{flatten_host_into, matmul_into, Keep};
 pub use interact::{interact, interact_gated_sum, FlatTuples};
 
 /// Samples per task in the batch-parallel loops.

@@ -14,8 +14,7 @@ impl Mlp {
         hosts: &[Option<std::sync::Arc<Vec<f32>>>],
         batch: usize,
     ) -> Vec<f32> {
-        use crate::nn::kernels::{flatten_host_into, host, matmul_into, Keep, CHUNK};
-        use rayon::prelude::*;
+        use crate::nn::kernels::{bias_relu, flatten_host_into, host, matmul_into, Keep};
         let [mut x, mut y] = std::mem::take(&mut self.scratch);
         let mut flat = std::mem::take(&mut self.flat);
         let hp = match self.host_params.take() {
@@ -44,28 +43,18 @@ impl Mlp {
             // Layer i's output is in `x`: its bias, and its ReLU and norm if hidden, in one pass;
             // then layer i + 1.
             let hidden = i < n;
-            let norm = match (&self.norms, hidden) {
+            let stats = match (&self.norms, hidden) {
                 (Some(norms), true) => Some((&norms[i].mean, norms[i].inv_std())),
                 _ => None,
             };
-            let bias = &b_all[i];
-            x[..batch * width]
-                .par_chunks_mut(width * CHUNK)
-                .for_each(|rows| {
-                    crate::simd::vectorized!({
-                        for row in rows.chunks_mut(width) {
-                            row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
-                            if hidden {
-                                row.iter_mut().for_each(|v| *v = v.max(0.0));
-                            }
-                            if let Some((mean, inv)) = &norm {
-                                for ((v, m), s) in row.iter_mut().zip(*mean).zip(inv) {
-                                    *v = (*v - m) * s;
-                                }
-                            }
-                        }
-                    })
-                });
+            let norm = stats.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice()));
+            bias_relu(
+                &mut x[..batch * width],
+                width,
+                Some(&b_all[i]),
+                hidden,
+                norm,
+            );
             if hidden {
                 let next = self.layers[i].shape[1];
                 y.resize(batch * next, 0.0);

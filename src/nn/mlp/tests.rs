@@ -46,28 +46,23 @@ fn kernel_paths_match_with(hidden: &[usize]) {
             )
         })
         .collect();
-    let fast = mlp.forward(inputs.clone(), batch, false).as_vec();
-    let generic = mlp.forward_generic(inputs.clone(), batch, false).as_vec();
-    for (a, b) in fast.iter().zip(&generic) {
-        assert!(
-            (a - b).abs() < 1e-4 * (1.0 + b.abs()),
-            "host inference {a} vs {b}"
-        );
-    }
+    // Host inference against the generic composition, on the MLP's current parameters.
+    let infer_matches = |mlp: &mut Mlp, what: &str| -> Vec<f32> {
+        let fast = mlp.forward(inputs.clone(), batch, false).as_vec();
+        let generic = mlp.forward_generic(inputs.clone(), batch, false).as_vec();
+        for (a, b) in fast.iter().zip(&generic) {
+            assert!((a - b).abs() < 1e-4 * (1.0 + b.abs()), "{what}: {a} vs {b}");
+        }
+        fast
+    };
+    let fast = infer_matches(&mut mlp, "host inference");
     // Host inference keeps copies of the parameters between batches: a change through
     // `params_mut` must reach the next batch.
     for p in mlp.params_mut() {
         let v: Vec<f32> = p.values().iter().map(|x| 0.1 - 0.5 * x).collect();
         p.set(&v);
     }
-    let fast2 = mlp.forward(inputs.clone(), batch, false).as_vec();
-    let generic2 = mlp.forward_generic(inputs.clone(), batch, false).as_vec();
-    for (a, b) in fast2.iter().zip(&generic2) {
-        assert!(
-            (a - b).abs() < 1e-4 * (1.0 + b.abs()),
-            "host inference after a change {a} vs {b}"
-        );
-    }
+    let fast2 = infer_matches(&mut mlp, "host inference after a change");
     assert!(
         fast2.iter().zip(&fast).any(|(a, b)| (a - b).abs() > 1e-3),
         "the change moved the output"
