@@ -15,11 +15,14 @@ use crate::simd::zip_update;
 
 mod bn;
 mod dense;
+mod flatten;
 mod interact;
 
 pub use bn::{gated_bn, gated_bn_sum};
-pub(crate) use dense::{bias_relu, flatten_host_into, matmul_into, Keep};
-pub use dense::{dense, flatten_groups};
+pub use dense::dense;
+pub(crate) use dense::{bias_relu, matmul_into};
+pub use flatten::flatten_groups;
+pub(crate) use flatten::{flatten_host_into, Keep};
 pub use interact::{interact, interact_gated_sum, FlatTuples};
 
 /// Samples per task in the batch-parallel loops.
