@@ -25,9 +25,14 @@ pub(super) fn advise_huge_pages(v: &mut Vec<f32>) {
 
 /// `dst.copy_from_slice(src)` in 16-float pieces of constant size, which compile to vector
 /// moves; a copy of a run-time length calls memmove, whose call costs more than the 64 bytes.
+/// A one-float row (the linear term's) is a plain move.
 #[inline(always)]
 pub(super) fn copy_row(dst: &mut [f32], src: &[f32]) {
     assert_eq!(dst.len(), src.len(), "row lengths");
+    if let ([a], [b]) = (&mut *dst, src) {
+        *a = *b;
+        return;
+    }
     let mut d = dst.chunks_exact_mut(16);
     let mut s = src.chunks_exact(16);
     for (a, b) in (&mut d).zip(&mut s) {
@@ -38,23 +43,32 @@ pub(super) fn copy_row(dst: &mut [f32], src: &[f32]) {
 }
 
 /// How many rows ahead the gather and the update fetch: the rows are scattered over the table,
-/// and each is a cache miss the hardware prefetcher cannot predict.
-pub(super) const PREFETCH: usize = 8;
+/// and each is a cache miss the hardware prefetcher cannot predict. With 64-byte-aligned
+/// 16-float rows, 16 ahead gathered 20–25% faster than 8 (AMD EPYC, 2 threads; 24 and 32 no
+/// better); the update, which sorts its rows first, did not change.
+pub(super) const PREFETCH: usize = 16;
 
-/// Hints that `data[start .. start + len]` is about to be read (a no-op off x86-64). Any range
-/// is fine: the address is formed with `wrapping_add` (an out-of-bounds `add` would be undefined
-/// even for a hint), and a prefetch never faults.
+/// Hints that `data[start .. start + len]` is about to be read (a no-op off x86-64): every
+/// cache line the range touches, so a row that straddles two lines (an unaligned width) has
+/// both fetched. Any range is fine: the addresses are formed with `wrapping_*` (an
+/// out-of-bounds `add` would be undefined even for a hint), and a prefetch never faults.
 #[inline]
 pub(super) fn prefetch(data: &[f32], start: usize, len: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let mut k = 0;
-        while k < len {
-            let p = data.as_ptr().wrapping_add(start + k);
+        if len == 0 {
+            return;
+        }
+        let first = data.as_ptr().wrapping_add(start).cast::<i8>();
+        let last = data.as_ptr().wrapping_add(start + len - 1).cast::<i8>();
+        // From the line holding the first float to the one holding the last.
+        let lines = (last as usize / 64).wrapping_sub(first as usize / 64);
+        let mut p = first.wrapping_sub(first as usize % 64);
+        for _ in 0..=lines.min(len) {
             // SAFETY: SSE is part of x86-64; a prefetch reads nothing and never faults.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) };
-            k += 16;
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p) };
+            p = p.wrapping_add(64);
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -64,6 +64,9 @@ pub struct Table {
     /// The fields.
     pub fields: Vec<FieldSlot>,
     data: Vec<f32>,
+    /// Floats before the first row, which put the rows on a 64-byte boundary: a 16-float row
+    /// then fills one cache line where it would straddle two. Not part of the saved state.
+    pad: usize,
     /// Per row, the step it was last updated (for lazy bias correction, as SparseAdam).
     touched: Vec<u32>,
     /// A gathered buffer given back after inference ([`Table::recycle`]): the next gather
@@ -87,8 +90,11 @@ impl Table {
     ) -> Self {
         let mut slots = Vec::new();
         let total: usize = fields.iter().map(|(v, p)| v * 3 * p.len()).sum();
-        let mut data = Vec::with_capacity(total);
+        let mut data = Vec::with_capacity(total + 15);
         advise_huge_pages(&mut data);
+        // glibc aligns large blocks to 16 bytes only. Only speed depends on the padding.
+        let pad = (64 - data.as_ptr() as usize % 64) % 64 / std::mem::size_of::<f32>();
+        data.extend(std::iter::repeat_n(0.0, pad));
         let mut offset = 0;
         for (vocab, positions) in fields {
             let w = positions.len();
@@ -116,6 +122,7 @@ impl Table {
             d,
             fields: slots,
             data,
+            pad,
             touched: vec![0; rows],
             spare: Default::default(),
         }
@@ -138,15 +145,16 @@ impl Table {
 
     /// The whole state (weights and Adam moments, interleaved) and each row's last update step.
     pub fn raw(&self) -> (&[f32], &[u32]) {
-        (&self.data, &self.touched)
+        (&self.data[self.pad..], &self.touched)
     }
 
     /// Restores what [`Table::raw`] gave.
     pub fn set_raw(&mut self, data: &[f32], touched: &[u32]) -> anyhow::Result<()> {
-        if data.len() != self.data.len() || touched.len() != self.touched.len() {
+        let mine = &mut self.data[self.pad..];
+        if data.len() != mine.len() || touched.len() != self.touched.len() {
             anyhow::bail!("the checkpoint's embedding table does not match the model");
         }
-        self.data.copy_from_slice(data);
+        mine.copy_from_slice(data);
         self.touched.copy_from_slice(touched);
         Ok(())
     }
@@ -304,7 +312,7 @@ impl Table {
         // Per field in parallel, each task owning its field's rows: split the table into the
         // fields' disjoint regions (laid out in field order by `with_init`).
         let mut regions = Vec::with_capacity(self.fields.len());
-        let (mut data, mut touched) = (&mut self.data[..], &mut self.touched[..]);
+        let (mut data, mut touched) = (&mut self.data[self.pad..], &mut self.touched[..]);
         for slot in &self.fields {
             let (mine, rest) = data.split_at_mut(slot.vocab * 3 * slot.positions.len());
             let (mine_t, rest_t) = touched.split_at_mut(slot.vocab);
