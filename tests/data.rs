@@ -669,6 +669,27 @@ fn a_cache_with_ids_past_the_vocabulary_is_refused() {
     assert!(prep(&spec).is_ok());
 }
 
+/// Two fields with the same column in meta.ron (found by tests/mutation.rs): a clear error
+/// naming both, not a panic over the column no field owns.
+#[test]
+fn a_cache_with_two_fields_on_one_column_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = two_field_libfm(dir.path());
+    let (ds, _) = prep(&spec).unwrap();
+    let meta = ds.dir.join("meta.ron");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    let edited = text.replace("column: Some(1)", "column: Some(0)");
+    assert_ne!(edited, text, "meta.ron names column 1: {text}");
+    std::fs::write(&meta, edited).unwrap();
+    let e = err(&spec);
+    assert!(
+        e.contains("the cache is corrupt")
+            && e.contains("meta.ron")
+            && e.contains("fields `field0` and `field1` both have column 0"),
+        "{e}"
+    );
+}
+
 #[test]
 fn the_cache_is_plain_npy() {
     let dir = tempfile::tempdir().unwrap();

@@ -216,12 +216,21 @@ fn check_ids(
     let single: Vec<&FieldMeta> = meta.fields.iter().filter(|f| f.column.is_some()).collect();
     let cols = single.len();
     let mut vocab = vec![0u32; cols];
+    // Each of the `cols` columns belongs to exactly one field: in range and never repeated
+    // (with as many fields as columns, that also leaves none without a field).
+    let mut owner: Vec<Option<&str>> = vec![None; cols];
     for f in &single {
         let c = f.column.expect("single-valued");
         if c >= cols {
             return Err(corrupt(
                 "meta.ron".into(),
                 format!("field `{}` has column {c} of {cols}", f.name),
+            ));
+        }
+        if let Some(other) = owner[c].replace(&f.name) {
+            return Err(corrupt(
+                "meta.ron".into(),
+                format!("fields `{other}` and `{}` both have column {c}", f.name),
             ));
         }
         vocab[c] = u32::try_from(f.vocab).unwrap_or(u32::MAX);
