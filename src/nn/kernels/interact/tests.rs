@@ -15,7 +15,16 @@ fn interactions_match_the_generic_composition() {
     let (n, batch, d) = (6, 70, 5);
     for order in 2..=4 {
         let tuples: Vec<Vec<usize>> = match order {
-            2 => vec![vec![0, 1], vec![2, 5], vec![1, 3], vec![4, 5]],
+            // Seven pairs, one of them (below) with a closed gate in the gated sum.
+            2 => vec![
+                vec![0, 1],
+                vec![2, 5],
+                vec![1, 3],
+                vec![4, 5],
+                vec![0, 5],
+                vec![3, 4],
+                vec![2, 3],
+            ],
             3 => vec![vec![0, 1, 2], vec![1, 4, 5], vec![0, 3, 5]],
             _ => vec![vec![0, 1, 2, 3], vec![2, 3, 4, 5]],
         };
@@ -89,7 +98,9 @@ fn interactions_match_the_generic_composition() {
                 o1 = o;
             }
             let what = format!("{f:?} order {order}");
-            let coef = rand_vec(&mut rng, p, 1.0);
+            // A closed gate (a zero coefficient), which the sum skips.
+            let mut coef = rand_vec(&mut rng, p, 1.0);
+            coef[1] = 0.0;
             let offset = 0.3;
             let kv = block
                 .kernel
