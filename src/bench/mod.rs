@@ -258,7 +258,7 @@ fn run_in_pool(o: &BenchOptions) -> Result<BenchResult> {
             f32::from(rng.gen::<f32>() < p)
         })
         .collect();
-    let mut model = Model::new(cfg, o.seed);
+    let mut model = Model::try_new(cfg, o.seed)?;
     let mut opt = Optimizers::new(1e-3, 0.0);
     let batches = pool_rows / o.batch;
     let rss_before_steps_mb = rss_mb("VmRSS:");

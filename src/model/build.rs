@@ -10,7 +10,37 @@ use crate::spec::InteractionFn;
 use rand::SeedableRng;
 
 impl Model {
-    /// A model of `cfg`, initialised from `seed`.
+    /// [`Model::new`], or an error when the embedding tables (weights and Adam moments) would
+    /// not fit in this machine's memory. A vocabulary past what memory holds, from a corrupt
+    /// cache or a mistaken spec, would otherwise end in an allocation failure (an abort) or
+    /// the kernel's OOM killer, without a word about which field.
+    pub fn try_new(cfg: ModelConfig, seed: u64) -> anyhow::Result<Self> {
+        let need = cfg.table_bytes();
+        if let Some(have) = total_memory() {
+            if need > have {
+                let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+                let big = cfg.fields.iter().max_by_key(|f| f.vocab);
+                anyhow::bail!(
+                    "the model's embedding tables need {:.1} GiB (weights and Adam moments, {} \
+                     table(s) of {} fields at d = {}), more than this machine's {:.1} GiB of \
+                     memory{}",
+                    gib(need),
+                    cfg.table_functions().len(),
+                    cfg.fields.len(),
+                    cfg.d,
+                    gib(have),
+                    big.map_or(String::new(), |f| format!(
+                        "; the largest field is `{}` with {} ids",
+                        f.name, f.vocab
+                    )),
+                );
+            }
+        }
+        Ok(Self::new(cfg, seed))
+    }
+
+    /// A model of `cfg`, initialised from `seed`. It allocates its tables unchecked: callers
+    /// that read sizes from files or specs use [`Model::try_new`].
     pub fn new(cfg: ModelConfig, seed: u64) -> Self {
         let dev: Backend = Default::default();
         // dfdx's buffer cache stays off: it keeps every freed buffer for reuse by dfdx's own
@@ -132,4 +162,13 @@ impl Model {
             calibration: None,
         }
     }
+}
+
+/// This machine's physical memory in bytes (`MemTotal` of /proc/meminfo; None elsewhere or if
+/// unreadable).
+fn total_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }

@@ -308,6 +308,24 @@ impl ModelConfig {
         })
     }
 
+    /// Bytes the embedding tables take: per table and field, each id's weights and Adam moments
+    /// (3 floats per kept position) and its last-update step; the linear term's table alike
+    /// (saturating: a corrupt vocabulary can be near `usize::MAX`).
+    pub fn table_bytes(&self) -> u64 {
+        let per_table = |width: fn(&FieldInfo) -> usize| {
+            self.fields.iter().fold(0u64, |acc, f| {
+                let row = (3 * width(f) as u64 + 1).saturating_mul(4);
+                acc.saturating_add((f.vocab as u64).saturating_mul(row))
+            })
+        };
+        let tables = self.table_functions().len() as u64;
+        let mut bytes = per_table(|f| f.positions.len()).saturating_mul(tables);
+        if self.linear {
+            bytes = bytes.saturating_add(per_table(|_| 1));
+        }
+        bytes
+    }
+
     /// The embedding tables' functions: one table per function when function-wise (in the order
     /// of first use), else one shared table.
     pub fn table_functions(&self) -> Vec<Option<InteractionFn>> {

@@ -93,7 +93,7 @@ pub fn read(path: &Path, bytes: &[u8]) -> Result<Saved> {
             bytes.len()
         )));
     }
-    let mut model = Model::new(cfg.clone(), 0);
+    let mut model = Model::try_new(cfg.clone(), 0).map_err(|e| at(e.to_string()))?;
     for p in model.params_mut() {
         let v = floats(&p.name.clone(), &p.shape.clone())?;
         p.set(&v);

@@ -32,7 +32,7 @@ pub fn run(
     let mut opt = Optimizers::new(m.optimizer.lr, m.optimizer.l2);
     let o = TrainOptions::for_model(m, spec.seed);
     let rows = ds.meta.splits[0].rows;
-    let model = Model::new(cfg, spec.seed);
+    let model = Model::try_new(cfg, spec.seed)?;
     eprintln!(
         "training {} on {} ({rows} rows, {} fields, {} parameters)",
         m.base.name(),

@@ -78,7 +78,7 @@ pub fn run(
         calibrate: model.calibrate,
     };
     let name = "retrain".to_string();
-    let mut m = Model::new(cfg, seed ^ 0x3e3e);
+    let mut m = Model::try_new(cfg, seed ^ 0x3e3e)?;
     set_alphas(&mut m, interactions);
     let (m, report) = ctx.train(&name, m, ds, &mut opt, &opts)?;
     let record = StageRecord::new(name, t0, &report);

@@ -79,7 +79,7 @@ pub fn run(
     let ((m, report), threshold) =
         super::prune::search(dims.optimizer, steps, tolerance, |grda, rung| {
             let mut opt = Optimizers::new(dims.weights.lr, dims.weights.l2);
-            let mut m = Model::new(config(grda.schedule()), seed ^ 0xd1d1);
+            let mut m = Model::try_new(config(grda.schedule()), seed ^ 0xd1d1)?;
             set_alphas(&mut m, interactions);
             let (m, report) = ctx.train(&format!("{name}{rung}"), m, ds, &mut opt, &opts)?;
             let open = m.dim_gates[0]

@@ -185,7 +185,8 @@ pub fn run(
             super::prune::Tolerance::Auc(super::prune::TOLERANCE),
             |grda, rung| {
                 let mut opt = Optimizers::new(o.weights.lr, o.weights.l2);
-                let mut m = Model::new(config(grda.schedule()), seed ^ ((o.order as u64) << 8));
+                let mut m =
+                    Model::try_new(config(grda.schedule()), seed ^ ((o.order as u64) << 8))?;
                 set_alphas(&mut m, &prev);
                 let (m, report) = ctx.train(&format!("{name}{rung}"), m, ds, &mut opt, &opts)?;
                 let open = m

@@ -91,7 +91,7 @@ pub fn baseline_seeds(
         let mut opt = Optimizers::new(model.optimizer.lr, model.optimizer.l2);
         let (_, r) = Ctx::quiet(progress).train(
             "baseline",
-            Model::new(cfg, seed),
+            Model::try_new(cfg, seed)?,
             &ds,
             &mut opt,
             &TrainOptions::for_model(&model, seed),

@@ -111,7 +111,7 @@ pub fn train(
     let (ds, _) = crate::data::prepare(spec, false, progress)?;
     let fields = crate::train::fields(&ds, spec.model.embedding_dim)?;
     let cfg = config(arch, &spec.model, base, fields)?;
-    let mut model = Model::new(cfg, spec.seed);
+    let mut model = Model::try_new(cfg, spec.seed)?;
     set_alphas(&mut model, arch);
     let mut opt = crate::model::Optimizers::new(spec.model.optimizer.lr, spec.model.optimizer.l2);
     let o = crate::train::TrainOptions::for_model(&spec.model, spec.seed);
