@@ -308,14 +308,12 @@ impl ModelConfig {
         })
     }
 
-    /// Bytes the embedding tables take: per table and field, each id's weights and Adam moments
-    /// (3 floats per kept position) and its last-update step; the linear term's table alike
-    /// (saturating: a corrupt vocabulary can be near `usize::MAX`).
+    /// Bytes the embedding tables take ([`Table::bytes`](crate::nn::embedding::Table::bytes) per
+    /// table and field), the linear term's included.
     pub fn table_bytes(&self) -> u64 {
         let per_table = |width: fn(&FieldInfo) -> usize| {
             self.fields.iter().fold(0u64, |acc, f| {
-                let row = (3 * width(f) as u64 + 1).saturating_mul(4);
-                acc.saturating_add((f.vocab as u64).saturating_mul(row))
+                acc.saturating_add(crate::nn::embedding::Table::bytes(f.vocab, width(f)))
             })
         };
         let tables = self.table_functions().len() as u64;

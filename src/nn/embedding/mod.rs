@@ -143,6 +143,14 @@ impl Table {
         }
     }
 
+    /// Bytes a table of `vocab` rows of `width` positions holds: each row's weights and Adam
+    /// moments, and its last update step (saturating: a corrupt vocabulary can be near
+    /// `usize::MAX`).
+    pub fn bytes(vocab: usize, width: usize) -> u64 {
+        let row = (3 * width as u64 + 1) * 4;
+        (vocab as u64).saturating_mul(row)
+    }
+
     /// The whole state (weights and Adam moments, interleaved) and each row's last update step.
     pub fn raw(&self) -> (&[f32], &[u32]) {
         (&self.data[self.pad..], &self.touched)
